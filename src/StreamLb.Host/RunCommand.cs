@@ -1,0 +1,109 @@
+using System.Net;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StreamLb.Configuration;
+using StreamLb.EchoBackend;
+using StreamLb.Hosting;
+using StreamLb.Tls;
+
+namespace StreamLb.Host;
+
+/// <summary><c>streamlb run</c>: load and check the config, then run the node until SIGTERM or Ctrl+C.</summary>
+public static class RunCommand
+{
+    public static async Task<int> RunAsync(CommandLine commandLine)
+    {
+        using var loggerFactory = LoggerFactory.Create(ConfigureLogging);
+        var log = loggerFactory.CreateLogger("streamlb");
+
+        var configFile = ResolveConfigFile(commandLine.ConfigFile);
+        var loaded = ConfigLoader.Load(configFile);
+        if (loaded.Config is not { } config)
+            return Fail(loaded.Errors);
+
+        foreach (var tls in config.Servers.Select(s => s.Tls).OfType<TlsConfig>().DistinctBy(t => t.CertificatePath))
+        {
+            if (File.Exists(tls.CertificatePath) || File.Exists(tls.KeyPath))
+                continue;
+            DevelopmentCertificate.Write(tls.CertificatePath, tls.KeyPath);
+            log.LogWarning("*** {Cert} and {Key} did not exist: generated a SELF-SIGNED DEVELOPMENT certificate for localhost there. " +
+                           "Clients will not trust it; configure a real certificate for anything but development. ***", tls.CertificatePath, tls.KeyPath);
+        }
+
+        if (CertificateChecks.Check(config) is { Count: > 0 } certificateErrors)
+            return Fail(certificateErrors);
+
+        var backends = commandLine.Demo ? await StartDemoBackends(config, loggerFactory, log).ConfigureAwait(false) : [];
+        try
+        {
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.Logging.AddSimpleConsole(ConfigureConsole);
+            builder.Services.AddAkka("streamlb", akka => akka
+                .AddHocon(NodeHocon.Default, HoconAddMode.Prepend)
+                .ConfigureLoggers(loggers =>
+                {
+                    loggers.ClearLoggers();
+                    loggers.AddLoggerFactory();
+                })
+                .WithActors((system, _) => StreamLbNode.Start(system, config)));
+            using var host = builder.Build();
+            log.LogInformation("config {File} loaded: {Servers} server block(s), {Upstreams} upstream(s)", configFile, config.Servers.Count, config.Upstreams.Count);
+            await host.RunAsync().ConfigureAwait(false);
+            return 0;
+        }
+        finally
+        {
+            foreach (var backend in backends)
+                await backend.DisposeAsync().ConfigureAwait(false);
+        }
+
+        int Fail(IReadOnlyList<ConfigError> errors)
+        {
+            foreach (var error in errors)
+                Console.Error.WriteLine(error);
+            return 1;
+        }
+    }
+
+    /// <summary>The default config is looked up from the working folder and then from the folders above the program.</summary>
+    private static string ResolveConfigFile(string? configFile)
+    {
+        if (configFile is not null || File.Exists(CommandLine.DefaultConfig))
+            return configFile ?? CommandLine.DefaultConfig;
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            var candidate = Path.Combine(folder.FullName, CommandLine.DefaultConfig);
+            if (File.Exists(candidate))
+                return candidate;
+        }
+
+        return CommandLine.DefaultConfig;
+    }
+
+    private static async Task<List<EchoServer>> StartDemoBackends(StreamConfig config, ILoggerFactory loggerFactory, ILogger log)
+    {
+        var backends = new List<EchoServer>();
+        foreach (var server in config.Upstreams.SelectMany(u => u.Servers).DistinctBy(s => s.Address))
+        {
+            if (Connections.UpstreamAddress.Parse(server.Address) is not IPEndPoint { } endPoint || !IPAddress.IsLoopback(endPoint.Address))
+                continue;
+            var backend = await EchoServer.StartAsync(endPoint.Address.ToString(), endPoint.Port, $"demo-echo-{endPoint.Port}", loggerFactory).ConfigureAwait(false);
+            log.LogInformation("--demo: echo backend listening on ws://{EndPoint}", backend.EndPoint);
+            backends.Add(backend);
+        }
+
+        return backends;
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging) => logging.AddSimpleConsole(ConfigureConsole);
+
+    private static void ConfigureConsole(Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions options)
+    {
+        options.SingleLine = true;
+        options.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+        options.UseUtcTimestamp = true;
+    }
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Net;
+using Akka.Actor;
+using Akka.Event;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using StreamLb.Balancing;
+using StreamLb.Listening;
+using StreamLb.Relay;
+using StreamLb.Tls;
+using Tcp = Akka.Streams.Dsl.Tcp;
+
+namespace StreamLb.Connections;
+
+/// <summary>
+/// One accepted client connection: Handshaking → Picking → Connecting → Relaying, then it stops. It owns the
+/// connection's stream graph (client socket ⇄ TLS stage ⇄ relay stage ⇄ upstream socket) and its balancer
+/// assignment, which the ledger releases when the actor stops, however it stops.
+/// </summary>
+public sealed class ConnectionActor : ReceiveActor, IWithTimers
+{
+    private readonly ListenerSettings _settings;
+    private readonly Tcp.IncomingConnection _client;
+    private readonly IMaterializer _materializer;
+    private readonly string _id;
+    private readonly string _upstream;
+    private readonly List<string> _tried = [];
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private RelayControl? _relay;
+    private string? _server;
+    private long _pickStarted;
+
+    public ConnectionActor(ListenerSettings settings, Tcp.IncomingConnection client, string id, IMaterializer materializer)
+    {
+        _settings = settings;
+        _client = client;
+        _id = id;
+        _materializer = materializer;
+        _upstream = settings.Server.ProxyPass;
+        Handshaking();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(ListenerSettings settings, Tcp.IncomingConnection client, string id, IMaterializer materializer) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(settings, client, id, materializer));
+
+    protected override void PreStart()
+    {
+        var relay = RelayStage.Create(_settings.Server.ProxyTimeout);
+        if (_settings.Tls is { } tls)
+        {
+            var (handshake, control) = _client.Flow
+                .JoinMaterialized(TlsServerStage.Create(tls), Keep.Right)
+                .JoinMaterialized(relay, Keep.Both)
+                .Run(_materializer);
+            _relay = control;
+            handshake.PipeTo(Self, success: info => new HandshakeDone(info), failure: e => new HandshakeFailed(e));
+            Timers.StartSingleTimer(HandshakeTimeout.Instance, HandshakeTimeout.Instance, _settings.Server.Tls!.HandshakeTimeout);
+        }
+        else
+        {
+            _relay = _client.Flow.JoinMaterialized(relay, Keep.Right).Run(_materializer);
+            Self.Tell(new HandshakeDone(null));
+        }
+
+        _relay.Completion.PipeTo(Self);
+    }
+
+    private void Handshaking()
+    {
+        Receive<HandshakeDone>(done =>
+        {
+            Timers.Cancel(HandshakeTimeout.Instance);
+            if (done.Session is not null)
+                _log.Debug("{0} client {1}: TLS handshake done ({2})", _id, _client.RemoteAddress, done.Session);
+            _pickStarted = Stopwatch.GetTimestamp();
+            Pick();
+        });
+        Receive<HandshakeFailed>(failed => Close($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}"));
+        Receive<HandshakeTimeout>(_ => Close($"SSL handshake with client {_client.RemoteAddress} timed out after {_settings.Server.Tls!.HandshakeTimeout.TotalSeconds:0.###}s (ssl_handshake_timeout)"));
+        Receive<RelayResult>(result => Close($"client {_client.RemoteAddress} closed the connection during the SSL handshake{Because(result.Error)}"));
+    }
+
+    private void Pick()
+    {
+        Become(Picking);
+        var hashKey = _settings.HashKey is null ? null : HashKeys.Expand(_settings.HashKey, _client.RemoteAddress, _client.LocalAddress);
+        _settings.Balancers.Tell(new Acquire(_upstream, _id, _settings.Node, hashKey, _tried.ToArray()));
+        Timers.StartSingleTimer(PickTimeout.Instance, PickTimeout.Instance, _settings.PickTimeout);
+    }
+
+    private void Picking()
+    {
+        Receive<Assigned>(assigned =>
+        {
+            Timers.Cancel(PickTimeout.Instance);
+            _server = assigned.Server;
+            _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server));
+            Become(Connecting);
+            var upstream = Context.System.TcpStream().OutgoingConnection(
+                UpstreamAddress.Parse(assigned.Server), halfClose: true, connectionTimeout: _settings.Server.ProxyConnectTimeout);
+            _relay!.Connect(upstream).PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
+        });
+        Receive<NoServerAvailable>(n =>
+            Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {n.Reason}"));
+        Receive<PickTimeout>(_ => Close($"upstream \"{_upstream}\" balancer did not answer within {_settings.PickTimeout.TotalSeconds:0.###}s, client {_client.RemoteAddress}"));
+        Receive<RelayResult>(result => Close($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
+    }
+
+    private void Connecting()
+    {
+        Receive<UpstreamConnected>(connected =>
+        {
+            _log.Info("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
+            Become(Relaying);
+        });
+        Receive<UpstreamFailed>(failed =>
+        {
+            _settings.Ledger.Tell(new ConnectionLedger.TrackFailed(_upstream, _id, failed.Server));
+            _server = null;
+            _tried.Add(failed.Server);
+            var message = $"connect to {failed.Server} failed ({Describe(failed.Error)}) while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}";
+            if (MayTryNext() is { } stop)
+            {
+                Close($"{message}; {stop}");
+                return;
+            }
+
+            _log.Warning("{0} {1}; trying the next server", _id, message);
+            Pick();
+        });
+        Receive<RelayResult>(result => Close($"client {_client.RemoteAddress} closed the connection while connecting to {_server}{Because(result.Error)}"));
+    }
+
+    private void Relaying()
+    {
+        Receive<RelayResult>(result =>
+        {
+            var how = result.Error switch
+            {
+                null => "closed",
+                IdleTimeoutException e => $"timed out: {e.Message}",
+                { } e => $"closed with an error: {Describe(e)}",
+            };
+            _log.Info("{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
+                _id, _client.RemoteAddress, _server, how, result.BytesFromClient, result.BytesFromUpstream);
+            Context.Stop(Self);
+        });
+    }
+
+    /// <summary>Null when the next server may be tried, else why not (nginx's proxy_next_upstream* rules).</summary>
+    private string? MayTryNext()
+    {
+        var server = _settings.Server;
+        if (!server.NextUpstream)
+            return "proxy_next_upstream is off";
+        if (server.NextUpstreamTries > 0 && _tried.Count >= server.NextUpstreamTries)
+            return $"proxy_next_upstream_tries {server.NextUpstreamTries} reached";
+        if (server.NextUpstreamTimeout > TimeSpan.Zero && Stopwatch.GetElapsedTime(_pickStarted) >= server.NextUpstreamTimeout)
+            return $"proxy_next_upstream_timeout {server.NextUpstreamTimeout.TotalSeconds:0.###}s passed";
+        return null;
+    }
+
+    private void Close(string reason)
+    {
+        _log.Warning("{0} {1}", _id, reason);
+        Context.Stop(Self);
+    }
+
+    protected override void PostStop()
+    {
+        _relay?.Abort(new IOException("the connection actor stopped"));
+        if (_server is not null)
+            _settings.Ledger.Tell(new ConnectionLedger.Untrack(_upstream, _id));
+    }
+
+    private static string Because(Exception? error) => error is null ? "" : $" ({Describe(error)})";
+
+    private static string Describe(Exception error) =>
+        error.InnerException is { } inner && inner.Message != error.Message ? $"{error.Message}: {inner.Message}" : error.Message;
+
+    private sealed record HandshakeDone(TlsSessionInfo? Session);
+
+    private sealed record HandshakeFailed(Exception Error);
+
+    private sealed record UpstreamConnected(EndPoint Local);
+
+    private sealed record UpstreamFailed(string Server, Exception Error);
+
+    private sealed class HandshakeTimeout
+    {
+        public static readonly HandshakeTimeout Instance = new();
+    }
+
+    private sealed class PickTimeout
+    {
+        public static readonly PickTimeout Instance = new();
+    }
+}

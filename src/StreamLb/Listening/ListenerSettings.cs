@@ -1,0 +1,31 @@
+using System.Net.Security;
+using Akka.Actor;
+using StreamLb.Configuration;
+
+namespace StreamLb.Listening;
+
+/// <summary>Everything a listener and its connection actors need; built once per <c>listen</c>.</summary>
+public sealed record ListenerSettings
+{
+    public required ListenConfig Listen { get; init; }
+
+    public required ProxyServerConfig Server { get; init; }
+
+    /// <summary>The upstream's <c>hash</c> key template (e.g. <c>$remote_addr</c>), or null.</summary>
+    public string? HashKey { get; init; }
+
+    /// <summary>Null for a plain TCP <c>listen</c>.</summary>
+    public SslServerAuthenticationOptions? Tls { get; init; }
+
+    /// <summary>The node's name in connection ids and ledger reports.</summary>
+    public required string Node { get; init; }
+
+    /// <summary>Where balancer messages go: the local balancer region, or the cluster's shard region.</summary>
+    public required IActorRef Balancers { get; init; }
+
+    /// <summary>The node's connection ledger.</summary>
+    public required IActorRef Ledger { get; init; }
+
+    /// <summary>How long a pick may wait for the balancer before the connection gives up on it.</summary>
+    public TimeSpan PickTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
