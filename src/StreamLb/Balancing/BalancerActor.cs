@@ -11,6 +11,7 @@ namespace StreamLb.Balancing;
 /// </summary>
 public sealed class BalancerActor : ReceiveActor
 {
+    // The node is kept so that the connections of a node that leaves the cluster can be dropped together.
     private readonly record struct Assignment(ServerEntry Server, string Node);
 
     private readonly UpstreamConfig _config;

@@ -9,13 +9,18 @@ namespace StreamLb.Balancing;
 /// </summary>
 public sealed class LocalBalancerRegion : ReceiveActor
 {
+    private readonly StreamConfig _config;
+    private readonly Func<UpstreamConfig, Props> _balancerProps;
     private readonly Dictionary<string, IActorRef> _balancers = [];
 
     public LocalBalancerRegion(StreamConfig config, Func<UpstreamConfig, Props> balancerProps)
     {
+        _config = config;
+        _balancerProps = balancerProps;
+
         Receive<IBalancerMessage>(message =>
         {
-            if (BalancerOf(message.Upstream, config, balancerProps) is { } balancer)
+            if (BalancerOf(message.Upstream) is { } balancer)
                 balancer.Forward(message);
             else
                 RejectUnknown(message);
@@ -35,13 +40,13 @@ public sealed class LocalBalancerRegion : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(maxNrOfRetries: 10, withinTimeRange: TimeSpan.FromMinutes(1), localOnlyDecider: _ => Directive.Restart);
 
-    private IActorRef? BalancerOf(string upstream, StreamConfig config, Func<UpstreamConfig, Props> balancerProps)
+    private IActorRef? BalancerOf(string upstream)
     {
         if (_balancers.TryGetValue(upstream, out var balancer))
             return balancer;
-        if (config.FindUpstream(upstream) is not { } upstreamConfig)
+        if (_config.FindUpstream(upstream) is not { } upstreamConfig)
             return null;
-        balancer = Context.ActorOf(balancerProps(upstreamConfig), Uri.EscapeDataString(upstream));
+        balancer = Context.ActorOf(_balancerProps(upstreamConfig), Uri.EscapeDataString(upstream));
         Context.Watch(balancer);
         _balancers[upstream] = balancer;
         return balancer;

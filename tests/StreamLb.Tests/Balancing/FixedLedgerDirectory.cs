@@ -3,8 +3,8 @@ using StreamLb.Connections;
 
 namespace StreamLb.Tests.Balancing;
 
-/// <summary>Ledgers given up front, e.g. two ledgers standing for two nodes, or none at all.</summary>
-internal sealed class FixedLedgerDirectory(params IActorRef[] ledgers) : ILedgerDirectory
+/// <summary>Ledgers at given paths of the same system, e.g. two standing for two nodes, or none at all.</summary>
+internal sealed class FixedLedgerDirectory(params string[] paths) : ILedgerDirectory
 {
-    public IReadOnlyList<ICanTell> Ledgers(IActorContext context) => ledgers;
+    public IReadOnlyList<ICanTell> Ledgers(IActorContext context) => paths.Select(context.ActorSelection).ToList();
 }
