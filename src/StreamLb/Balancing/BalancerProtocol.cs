@@ -44,7 +44,10 @@ public sealed record LedgerResyncRequest(string Upstream, IActorRef Balancer);
 public sealed record LedgerEntry(string ConnectionId, string Server);
 
 /// <summary>A ledger's answer to <see cref="LedgerResyncRequest"/>: all its live connections of the upstream.</summary>
-public sealed record LedgerReport(string Upstream, string Node, IReadOnlyList<LedgerEntry> Entries) : IBalancerMessage;
+public sealed record LedgerReport(string Upstream, string Node, IReadOnlyList<LedgerEntry> Entries) : IBalancerMessage
+{
+    public override string ToString() => $"LedgerReport({Upstream}, {Node}, [{string.Join(", ", Entries.Select(e => $"{e.ConnectionId}@{e.Server}"))}])";
+}
 
 /// <summary>Asks for the balancer's current picture of its upstream; answered with <see cref="UpstreamSnapshot"/>.</summary>
 public sealed record GetUpstreamSnapshot(string Upstream) : IBalancerMessage;
@@ -58,9 +61,14 @@ public enum ServerState
     Failed,
 }
 
-public sealed record ServerSnapshot(string Address, int Weight, int Active, ServerState State, bool Backup, int MaxConns);
+public sealed record ServerSnapshot(string Address, int Weight, int Active, ServerState State, bool Backup, int MaxConns)
+{
+    public override string ToString() => $"{Address}(weight={Weight}, active={Active}, {State}{(Backup ? ", backup" : "")}, max_conns={MaxConns})";
+}
 
 public sealed record UpstreamSnapshot(string Upstream, string Policy, IReadOnlyList<ServerSnapshot> Servers)
 {
     public int TotalActive => Servers.Sum(s => s.Active);
+
+    public override string ToString() => $"UpstreamSnapshot({Upstream}, {Policy}, [{string.Join(", ", Servers)}])";
 }

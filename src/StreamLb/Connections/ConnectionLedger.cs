@@ -1,0 +1,87 @@
+using Akka.Actor;
+using StreamLb.Balancing;
+
+namespace StreamLb.Connections;
+
+/// <summary>
+/// The node's record of its live connections and the server each counts against, at <c>/user/ledger</c>. Balancers
+/// keep their counts in memory only; a new incarnation rebuilds them from every node's ledger.
+/// </summary>
+public sealed class ConnectionLedger : ReceiveActor
+{
+    public const string Name = "ledger";
+
+    /// <summary>A connection was assigned <paramref name="Server"/>; sent once <see cref="Assigned"/> arrives.</summary>
+    public sealed record Track(string Upstream, string ConnectionId, string Server)
+    {
+        public override string ToString() => $"Track({Upstream}, {ConnectionId}, {Server})";
+    }
+
+    /// <summary>The connection ended: forget it and release it at the balancer.</summary>
+    public sealed record Untrack(string Upstream, string ConnectionId)
+    {
+        public override string ToString() => $"Untrack({Upstream}, {ConnectionId})";
+    }
+
+    /// <summary>Connecting to the server failed: forget the connection and report the failure to the balancer.</summary>
+    public sealed record TrackFailed(string Upstream, string ConnectionId, string Server)
+    {
+        public override string ToString() => $"TrackFailed({Upstream}, {ConnectionId}, {Server})";
+    }
+
+    /// <summary>Answered with the number (<see cref="int"/>) of live connections tracked, all upstreams together.</summary>
+    public sealed class GetLiveCount
+    {
+        public static readonly GetLiveCount Instance = new();
+
+        private GetLiveCount()
+        {
+        }
+
+        public override string ToString() => "GetLiveCount";
+    }
+
+    // upstream → connection id → server
+    private readonly Dictionary<string, Dictionary<string, string>> _live = [];
+
+    public ConnectionLedger(string node, IActorRef balancerRegion)
+    {
+        // Release and ConnectFailed leave through here, after any report that listed the connection, so a resync can
+        // never bring back a released connection. They go out even when untracked: Untrack may come before Track did.
+        Receive<Track>(track => ConnectionsOf(track.Upstream)[track.ConnectionId] = track.Server);
+        Receive<Untrack>(untrack =>
+        {
+            Forget(untrack.Upstream, untrack.ConnectionId);
+            balancerRegion.Tell(new Release(untrack.Upstream, untrack.ConnectionId));
+        });
+        Receive<TrackFailed>(failed =>
+        {
+            Forget(failed.Upstream, failed.ConnectionId);
+            balancerRegion.Tell(new ConnectFailed(failed.Upstream, failed.ConnectionId, failed.Server));
+        });
+        Receive<LedgerResyncRequest>(request =>
+        {
+            var entries = _live.TryGetValue(request.Upstream, out var connections)
+                ? connections.Select(c => new LedgerEntry(c.Key, c.Value)).ToList()
+                : [];
+            request.Balancer.Tell(new LedgerReport(request.Upstream, node, entries));
+        });
+        Receive<GetLiveCount>(_ => Sender.Tell(_live.Values.Sum(c => c.Count)));
+    }
+
+    public static Props Props(string node, IActorRef balancerRegion) =>
+        Akka.Actor.Props.Create(() => new ConnectionLedger(node, balancerRegion));
+
+    private Dictionary<string, string> ConnectionsOf(string upstream)
+    {
+        if (!_live.TryGetValue(upstream, out var connections))
+            _live[upstream] = connections = [];
+        return connections;
+    }
+
+    private void Forget(string upstream, string connectionId)
+    {
+        if (_live.TryGetValue(upstream, out var connections) && connections.Remove(connectionId) && connections.Count == 0)
+            _live.Remove(upstream);
+    }
+}

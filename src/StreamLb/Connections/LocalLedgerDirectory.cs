@@ -1,0 +1,9 @@
+using Akka.Actor;
+
+namespace StreamLb.Connections;
+
+/// <summary>A single node: the one ledger is this actor system's <c>/user/ledger</c>.</summary>
+public sealed class LocalLedgerDirectory : ILedgerDirectory
+{
+    public IReadOnlyList<ICanTell> Ledgers(IActorContext context) => [context.ActorSelection($"/user/{ConnectionLedger.Name}")];
+}

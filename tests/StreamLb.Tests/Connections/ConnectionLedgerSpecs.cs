@@ -1,0 +1,74 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using StreamLb.Balancing;
+using StreamLb.Connections;
+using Xunit;
+
+namespace StreamLb.Tests.Connections;
+
+public sealed class ConnectionLedgerSpecs : TestKit
+{
+    private readonly TestProbe _region;
+    private readonly IActorRef _ledger;
+
+    public ConnectionLedgerSpecs()
+    {
+        _region = CreateTestProbe();
+        _ledger = Sys.ActorOf(ConnectionLedger.Props("node-a", _region.Ref));
+    }
+
+    private int LiveCount()
+    {
+        _ledger.Tell(ConnectionLedger.GetLiveCount.Instance);
+        return ExpectMsg<int>();
+    }
+
+    [Fact]
+    public void Tracked_connections_are_counted_once()
+    {
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
+        _ledger.Tell(new ConnectionLedger.Track("other", "c2", "b:1"));
+
+        Assert.Equal(2, LiveCount());
+    }
+
+    [Fact]
+    public void Untrack_forgets_the_connection_and_releases_it_at_the_balancer()
+    {
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
+
+        _ledger.Tell(new ConnectionLedger.Untrack("backend", "c1"));
+
+        _region.ExpectMsg(new Release("backend", "c1"));
+        Assert.Equal(0, LiveCount());
+    }
+
+    [Fact]
+    public void Track_failed_forgets_the_connection_and_reports_the_failure()
+    {
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
+
+        _ledger.Tell(new ConnectionLedger.TrackFailed("backend", "c1", "a:1"));
+
+        _region.ExpectMsg(new ConnectFailed("backend", "c1", "a:1"));
+        Assert.Equal(0, LiveCount());
+    }
+
+    [Fact]
+    public void Resync_reports_the_live_connections_of_the_upstream_to_the_balancer()
+    {
+        var balancer = CreateTestProbe();
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c2", "b:1"));
+        _ledger.Tell(new ConnectionLedger.Track("other", "c3", "b:1"));
+        _ledger.Tell(new ConnectionLedger.Untrack("backend", "c2"));
+
+        _ledger.Tell(new LedgerResyncRequest("backend", balancer.Ref));
+
+        var report = balancer.ExpectMsg<LedgerReport>();
+        Assert.Equal(("backend", "node-a"), (report.Upstream, report.Node));
+        Assert.Equal([new LedgerEntry("c1", "a:1")], report.Entries);
+    }
+}
