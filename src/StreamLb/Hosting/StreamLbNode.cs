@@ -38,8 +38,11 @@ public sealed class StreamLbNode
     public static StreamLbNode Start(ActorSystem system, StreamConfig config, NodeOptions? options = null)
     {
         var node = new StreamLbNode(system, config, options ?? new NodeOptions());
-        node.Balancers = system.ActorOf(LocalBalancerRegion.Props(config, node.Options.Time, node.Options.RandomFactory), "balancers");
-        node.Ledger = system.ActorOf(ConnectionLedger.Props(node.Options.Node, node.Balancers), "ledger");
+        var time = node.Options.Time;
+        var random = node.Options.RandomFactory;
+        node.Balancers = system.ActorOf(
+            LocalBalancerRegion.Props(config, upstream => BalancerActor.Props(upstream, new LocalLedgerDirectory(), time, random())), "balancers");
+        node.Ledger = system.ActorOf(ConnectionLedger.Props(node.Options.Node, node.Balancers), ConnectionLedger.Name);
         var listeners = new List<IActorRef>();
         foreach (var server in config.Servers)
         {
