@@ -37,14 +37,6 @@ internal sealed class ParseContext(List<ConfigError> errors)
 
     public void Duplicate(ConfigDirective d) => Error(d, $"\"{d.Name}\" directive is duplicate");
 
-    private bool HasArgs(ConfigDirective d, int min, int max)
-    {
-        if (d.Args.Count >= min && d.Args.Count <= max)
-            return true;
-        Error(d, $"invalid number of arguments in \"{d.Name}\" directive");
-        return false;
-    }
-
     public void NotAllowedHere(ConfigDirective d) =>
         Error(d, Known.Contains(d.Name) ? $"\"{d.Name}\" directive is not allowed here" : $"unknown directive \"{d.Name}\"");
 
@@ -56,4 +48,12 @@ internal sealed class ParseContext(List<ConfigError> errors)
 
     public static int? Number(string text, int min) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min ? n : null;
+
+    private bool HasArgs(ConfigDirective d, int min, int max)
+    {
+        if (d.Args.Count >= min && d.Args.Count <= max)
+            return true;
+        Error(d, $"invalid number of arguments in \"{d.Name}\" directive");
+        return false;
+    }
 }

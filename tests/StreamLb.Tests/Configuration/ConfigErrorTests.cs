@@ -319,6 +319,17 @@ public sealed class ConfigErrorTests
     }
 
     [Fact]
+    public void A_glob_in_a_missing_folder_is_an_error()
+    {
+        using var folder = new TempFolder();
+        var main = folder.Write("main.conf", "stream {\n    include conf.d/*.conf;\n}\n");
+
+        var errors = ConfigLoader.Load(main).Errors.Select(e => e.ToString());
+
+        Assert.Equal([$"{main}:2: open() \"{folder.PathOf("conf.d/*.conf")}\" failed (No such file or directory)"], errors);
+    }
+
+    [Fact]
     public void A_file_including_itself_is_an_error_not_a_loop()
     {
         using var folder = new TempFolder();
