@@ -19,7 +19,7 @@ public static class CertificateChecks
             var certificateReadable = Readable(tls.CertificatePath, certificate, errors);
             var keyReadable = Readable(tls.KeyPath, key, errors);
             if (certificateReadable && keyReadable
-                && Loads(() => X509Certificate2.CreateFromPemFile(tls.CertificatePath), certificate, errors))
+                && Loads(() => X509Certificate2.CreateFromPem(File.ReadAllText(tls.CertificatePath)), certificate, errors))
                 Loads(() => X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath), key, errors);
         }
 
@@ -48,7 +48,7 @@ public static class CertificateChecks
             load().Dispose();
             return true;
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
         {
             errors.Add(error with { Message = error.Message + FileErrors.Describe(e) });
             return false;

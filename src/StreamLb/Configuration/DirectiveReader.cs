@@ -29,10 +29,11 @@ internal sealed class DirectiveReader(List<ConfigError> errors)
 
     private IEnumerable<ConfigDirective> Include(ConfigDirective include)
     {
-        var pattern = Path.GetFullPath(include.Args[0], FolderOf(include.Location.File));
+        var pattern = include.Args[0];
         string[] files;
         try
         {
+            pattern = Path.GetFullPath(pattern, FolderOf(include.Location.File));
             files = FilesMatching(pattern);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)

@@ -61,7 +61,9 @@ internal static class Tokenizer
     private static string ReadWord(string text, ref int i, ref int line)
     {
         var word = new StringBuilder();
-        while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] is not (';' or '{' or '}'))
+        // Like nginx, "}" does not end a word and "{" does not either right after "$", so ${name} reads as one word.
+        while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] != ';'
+               && (text[i] != '{' || (word.Length > 0 && word[^1] == '$')))
             Append(word, text, ref i, ref line);
         return word.ToString();
     }
