@@ -50,9 +50,17 @@ public sealed class BalancerActor : ReceiveActor
     {
         if (_assignments.TryGetValue(acquire.ConnectionId, out var known))
         {
-            Sender.Tell(new Assigned(acquire.ConnectionId, known.Server.Address));
-            return;
+            // The same ask again gets the same answer; an ask that says the assigned server failed races its
+            // ConnectFailed (which comes through the ledger) and gets a fresh pick.
+            if (!acquire.Tried.Contains(known.Server.Address))
+            {
+                Sender.Tell(new Assigned(acquire.ConnectionId, known.Server.Address));
+                return;
+            }
+
+            Unassign(acquire.ConnectionId);
         }
+
         var now = _time.GetUtcNow();
         var live = _servers.Where(s => s.StateAt(now) == ServerState.Up && !acquire.Tried.Contains(s.Address)).ToList();
         var open = live.Where(s => !s.AtMaxConns).ToList();
@@ -73,7 +81,8 @@ public sealed class BalancerActor : ReceiveActor
 
     private void OnConnectFailed(ConnectFailed failed)
     {
-        Unassign(failed.ConnectionId);
+        if (_assignments.TryGetValue(failed.ConnectionId, out var assignment) && assignment.Server.Address == failed.Server)
+            Unassign(failed.ConnectionId);
         if (_servers.FirstOrDefault(s => s.Address == failed.Server) is not { } server)
             return;
         var now = _time.GetUtcNow();

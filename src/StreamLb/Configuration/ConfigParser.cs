@@ -151,6 +151,7 @@ internal sealed class ConfigParser(List<ConfigError> errors)
             ProxyConnectTimeout = s.ConnectTimeout?.Value ?? server.ProxyConnectTimeout,
             ProxyTimeout = s.ProxyTimeout?.Value ?? server.ProxyTimeout,
             NextUpstream = s.NextUpstream?.Value ?? server.NextUpstream,
+            HalfClose = s.HalfClose?.Value ?? server.HalfClose,
             NextUpstreamTries = s.NextUpstreamTries?.Value ?? server.NextUpstreamTries,
             NextUpstreamTimeout = s.NextUpstreamTimeout?.Value ?? server.NextUpstreamTimeout,
         };

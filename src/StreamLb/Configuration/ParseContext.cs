@@ -9,7 +9,7 @@ internal sealed class ParseContext(List<ConfigError> errors)
     private static readonly HashSet<string> Known =
     [
         "stream", "upstream", "server", "listen", "proxy_pass", "least_conn", "random", "hash", "include",
-        "proxy_connect_timeout", "proxy_timeout", "proxy_next_upstream", "proxy_next_upstream_tries",
+        "proxy_connect_timeout", "proxy_timeout", "proxy_half_close", "proxy_next_upstream", "proxy_next_upstream_tries",
         "proxy_next_upstream_timeout", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
         "ssl_handshake_timeout",
     ];

@@ -16,6 +16,13 @@ public sealed record ProxyServerConfig
     /// <summary>Idle timeout: the longest time with no byte read or written in either direction.</summary>
     public TimeSpan ProxyTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// <c>proxy_half_close</c>: when one side ends its writing, pass that on and keep relaying the other direction.
+    /// On by default (nginx's default is off): a relay for long-lived protocols should not cut off a peer's answer.
+    /// Off closes both directions as soon as either side has finished and its bytes are delivered.
+    /// </summary>
+    public bool HalfClose { get; init; } = true;
+
     public bool NextUpstream { get; init; } = true;
 
     /// <summary>Most servers tried for one connection; 0 means no limit.</summary>

@@ -15,6 +15,7 @@ internal sealed class ProxySettings
     public Setting<TimeSpan>? ConnectTimeout;
     public Setting<TimeSpan>? ProxyTimeout;
     public Setting<bool>? NextUpstream;
+    public Setting<bool>? HalfClose;
     public Setting<int>? NextUpstreamTries;
     public Setting<TimeSpan>? NextUpstreamTimeout;
     public Setting<string>? Certificate;
@@ -31,6 +32,7 @@ internal sealed class ProxySettings
         ConnectTimeout = ConnectTimeout ?? outer.ConnectTimeout,
         ProxyTimeout = ProxyTimeout ?? outer.ProxyTimeout,
         NextUpstream = NextUpstream ?? outer.NextUpstream,
+        HalfClose = HalfClose ?? outer.HalfClose,
         NextUpstreamTries = NextUpstreamTries ?? outer.NextUpstreamTries,
         NextUpstreamTimeout = NextUpstreamTimeout ?? outer.NextUpstreamTimeout,
         Certificate = Certificate ?? outer.Certificate,
@@ -48,6 +50,7 @@ internal sealed class ProxySettings
             case "proxy_connect_timeout": Set(d, context, ref ConnectTimeout, ParseTime); break;
             case "proxy_timeout": Set(d, context, ref ProxyTimeout, ParseTime); break;
             case "proxy_next_upstream": Set(d, context, ref NextUpstream, ParseFlag); break;
+            case "proxy_half_close": Set(d, context, ref HalfClose, ParseFlag); break;
             case "proxy_next_upstream_tries": Set(d, context, ref NextUpstreamTries, ParseCount); break;
             case "proxy_next_upstream_timeout": Set(d, context, ref NextUpstreamTimeout, ParseTime); break;
             case "ssl_certificate": Set(d, context, ref Certificate, ParseFilePath); break;

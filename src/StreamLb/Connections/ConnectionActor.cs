@@ -30,6 +30,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private RelayControl? _relay;
     private string? _server;
     private long _pickStarted;
+    private long _connectStarted;
 
     public ConnectionActor(ListenerSettings settings, Tcp.IncomingConnection client, string id, IMaterializer materializer)
     {
@@ -48,7 +49,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        var relay = RelayStage.Create(_settings.Server.ProxyTimeout);
+        var relay = RelayStage.Create(_settings.Server.ProxyTimeout, _settings.Server.HalfClose);
         if (_settings.Tls is { } tls)
         {
             var (handshake, control) = _client.Flow
@@ -80,7 +81,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         });
         Receive<HandshakeFailed>(failed => Close($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}"));
         Receive<HandshakeTimeout>(_ => Close($"SSL handshake with client {_client.RemoteAddress} timed out after {_settings.Server.Tls!.HandshakeTimeout.TotalSeconds:0.###}s (ssl_handshake_timeout)"));
-        Receive<RelayResult>(result => Close($"client {_client.RemoteAddress} closed the connection during the SSL handshake{Because(result.Error)}"));
+        // A failed handshake fails the whole graph, so its end may arrive before the handshake's own failure.
+        Receive<RelayResult>(result => Stopped(result.Error is null
+            ? $"client {_client.RemoteAddress} closed the connection during the SSL handshake"
+            : $"SSL handshake with client {_client.RemoteAddress} failed: {Describe(result.Error)}"));
     }
 
     private void Pick()
@@ -99,6 +103,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _server = assigned.Server;
             _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server));
             Become(Connecting);
+            _connectStarted = Stopwatch.GetTimestamp();
             var upstream = Context.System.TcpStream().OutgoingConnection(
                 UpstreamAddress.Parse(assigned.Server), halfClose: true, connectionTimeout: _settings.Server.ProxyConnectTimeout);
             _relay!.Connect(upstream).PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
@@ -106,7 +111,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<NoServerAvailable>(n =>
             Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {n.Reason}"));
         Receive<PickTimeout>(_ => Close($"upstream \"{_upstream}\" balancer did not answer within {_settings.PickTimeout.TotalSeconds:0.###}s, client {_client.RemoteAddress}"));
-        Receive<RelayResult>(result => Close($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
+        Receive<RelayResult>(result => Stopped($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
     }
 
     private void Connecting()
@@ -121,7 +126,11 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _settings.Ledger.Tell(new ConnectionLedger.TrackFailed(_upstream, _id, failed.Server));
             _server = null;
             _tried.Add(failed.Server);
-            var message = $"connect to {failed.Server} failed ({Describe(failed.Error)}) while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}";
+            var timeout = _settings.Server.ProxyConnectTimeout;
+            var why = Stopwatch.GetElapsedTime(_connectStarted) >= timeout
+                ? $"timed out after {timeout.TotalSeconds:0.###}s (proxy_connect_timeout)"
+                : Describe(failed.Error);
+            var message = $"connect to {failed.Server} failed ({why}) while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}";
             if (MayTryNext() is { } stop)
             {
                 Close($"{message}; {stop}");
@@ -131,7 +140,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _log.Warning("{0} {1}; trying the next server", _id, message);
             Pick();
         });
-        Receive<RelayResult>(result => Close($"client {_client.RemoteAddress} closed the connection while connecting to {_server}{Because(result.Error)}"));
+        Receive<RelayResult>(result => Stopped($"client {_client.RemoteAddress} closed the connection while connecting to {_server}{Because(result.Error)}"));
     }
 
     private void Relaying()
@@ -163,7 +172,28 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         return null;
     }
 
+    /// <summary>Closes the client (and upstream) in an orderly way, logs why, and stops once the relay has ended.</summary>
     private void Close(string reason)
+    {
+        _log.Warning("{0} {1}", _id, reason);
+        _relay!.Close();
+        Become(Closing);
+        Timers.StartSingleTimer(ClosingTimeout.Instance, ClosingTimeout.Instance, TimeSpan.FromSeconds(10));
+    }
+
+    private void Closing()
+    {
+        Receive<RelayResult>(_ => Context.Stop(Self));
+        Receive<ClosingTimeout>(_ =>
+        {
+            _relay!.Abort(new TimeoutException("the connection did not close in time"));
+            Context.Stop(Self);
+        });
+        ReceiveAny(_ => { });
+    }
+
+    /// <summary>The relay has already ended: log why and stop.</summary>
+    private void Stopped(string reason)
     {
         _log.Warning("{0} {1}", _id, reason);
         Context.Stop(Self);
@@ -178,8 +208,12 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     private static string Because(Exception? error) => error is null ? "" : $" ({Describe(error)})";
 
-    private static string Describe(Exception error) =>
-        error.InnerException is { } inner && inner.Message != error.Message ? $"{error.Message}: {inner.Message}" : error.Message;
+    private static string Describe(Exception error)
+    {
+        while (error is AggregateException { InnerException: { } single })
+            error = single;
+        return error.InnerException is { } inner && inner.Message != error.Message ? $"{error.Message}: {inner.Message}" : error.Message;
+    }
 
     private sealed record HandshakeDone(TlsSessionInfo? Session);
 
@@ -197,5 +231,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private sealed class PickTimeout
     {
         public static readonly PickTimeout Instance = new();
+    }
+
+    private sealed class ClosingTimeout
+    {
+        public static readonly ClosingTimeout Instance = new();
     }
 }

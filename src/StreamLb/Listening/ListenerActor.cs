@@ -20,6 +20,7 @@ public sealed class ListenerActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<IActorRef> _bindingWaiters = [];
     private IMaterializer? _materializer;
+    private int _connections;
     private Tcp.ServerBinding? _binding;
 
     public ListenerActor(ListenerSettings settings, Func<long> nextConnectionNumber)
@@ -47,7 +48,8 @@ public sealed class ListenerActor : ReceiveActor
         Receive<Tcp.IncomingConnection>(connection =>
         {
             var id = $"{settings.Node}#{_nextConnectionNumber()}";
-            Context.ActorOf(ConnectionActor.Props(settings, connection, id, _materializer!), $"c{id[(id.LastIndexOf('#') + 1)..]}");
+            Context.Watch(Context.ActorOf(ConnectionActor.Props(settings, connection, id, _materializer!), $"c{id[(id.LastIndexOf('#') + 1)..]}"));
+            _connections++;
             Sender.Tell(Ack.Instance);
         });
         Receive<AcceptStopped>(_ => _log.Info("stopped accepting on {0}", settings.Listen));
@@ -58,7 +60,8 @@ public sealed class ListenerActor : ReceiveActor
             else
                 _bindingWaiters.Add(Sender);
         });
-        Receive<GetConnectionCount>(_ => Sender.Tell(Context.GetChildren().Count()));
+        Receive<Terminated>(_ => _connections--);
+        Receive<GetConnectionCount>(_ => Sender.Tell(_connections));
     }
 
     public static Props Props(ListenerSettings settings, Func<long> nextConnectionNumber) =>

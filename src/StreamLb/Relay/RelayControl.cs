@@ -29,11 +29,19 @@ public sealed class RelayControl
         return attempt.Connected.Task;
     }
 
-    /// <summary>Fails the relay (and with it the client connection) with <paramref name="reason"/>.</summary>
-    public void Abort(Exception reason) =>
-        _started.Task.ContinueWith(t => t.Result.Abort(reason), TaskContinuationOptions.ExecuteSynchronously);
+    /// <summary>Closes both sides in an orderly way (FIN, TLS close_notify); the relay then completes.</summary>
+    public void Close() => Stop(null);
 
-    internal void Started(Action<ConnectAttempt> connect, Action<Exception> abort) => _started.TrySetResult(new Callbacks(connect, abort));
+    /// <summary>Aborts both sides with <paramref name="reason"/>; the relay then completes with it.</summary>
+    public void Abort(Exception reason) => Stop(reason);
+
+    private void Stop(Exception? abortWith)
+    {
+        if (!_completion.Task.IsCompleted)
+            _started.Task.ContinueWith(t => t.Result.Stop(abortWith), TaskContinuationOptions.ExecuteSynchronously);
+    }
+
+    internal void Started(Action<ConnectAttempt> connect, Action<Exception?> stop) => _started.TrySetResult(new Callbacks(connect, stop));
 
     internal void Stopped(RelayResult result)
     {
@@ -44,5 +52,5 @@ public sealed class RelayControl
 
     internal sealed record ConnectAttempt(Flow<ByteString, ByteString, Task<Tcp.OutgoingConnection>> Upstream, TaskCompletionSource<EndPoint> Connected);
 
-    private sealed record Callbacks(Action<ConnectAttempt> Connect, Action<Exception> Abort);
+    private sealed record Callbacks(Action<ConnectAttempt> Connect, Action<Exception?> Stop);
 }

@@ -1,24 +1,27 @@
-using System.Net;
 using Akka.IO;
-using Tcp = Akka.Streams.Dsl.Tcp;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
+using Tcp = Akka.Streams.Dsl.Tcp;
 
 namespace StreamLb.Relay;
 
 /// <summary>
 /// The plain-text end of a client connection: waits until the connection actor attaches an upstream connection,
-/// then relays bytes both ways with backpressure, passes half-close through, and fails after
-/// <c>proxy_timeout</c> with no bytes in either direction. Counts bytes. Materializes a <see cref="RelayControl"/>.
+/// then relays bytes both ways with backpressure (one element in flight per direction, no buffer of its own).
+/// With half-close on, a side that finishes writing is passed on and the other direction keeps going; with it off,
+/// either side finishing closes both. Closes after <c>proxy_timeout</c> with no bytes in either direction.
+/// Materializes a <see cref="RelayControl"/>.
 /// </summary>
 public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, RelayControl>
 {
     private readonly TimeSpan _idleTimeout;
+    private readonly bool _halfClose;
 
-    public RelayStage(TimeSpan idleTimeout)
+    public RelayStage(TimeSpan idleTimeout, bool halfClose)
     {
         _idleTimeout = idleTimeout;
+        _halfClose = halfClose;
         Shape = new FlowShape<ByteString, ByteString>(FromClient, ToClient);
     }
 
@@ -26,7 +29,8 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
     public Outlet<ByteString> ToClient { get; } = new("relay.toClient");
     public override FlowShape<ByteString, ByteString> Shape { get; }
 
-    public static Flow<ByteString, ByteString, RelayControl> Create(TimeSpan idleTimeout) => Flow.FromGraph(new RelayStage(idleTimeout));
+    public static Flow<ByteString, ByteString, RelayControl> Create(TimeSpan idleTimeout, bool halfClose) =>
+        Flow.FromGraph(new RelayStage(idleTimeout, halfClose));
 
     public override ILogicAndMaterializedValue<RelayControl> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
@@ -42,8 +46,8 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
         private SubSinkInlet<ByteString>? _fromUpstream;
         private SubSourceOutlet<ByteString>? _toUpstream;
         private RelayControl.ConnectAttempt? _attempt;
+        private readonly List<Action> _beforeConnected = [];
         private bool _relaying;
-        private bool _clientFinished;
         private long _bytesFromClient;
         private long _bytesFromUpstream;
         private long _lastActivity;
@@ -63,27 +67,32 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
                 },
                 onUpstreamFinish: () =>
                 {
-                    _clientFinished = true;
-                    if (_relaying)
-                        _toUpstream!.Complete();
+                    if (!_relaying)
+                        return; // handled when the upstream connects: FromClient is closed by then
+                    _toUpstream!.Complete();
+                    if (!stage._halfClose)
+                        CloseBoth();
                     CompleteIfDone();
                 },
-                onUpstreamFailure: Fail);
+                onUpstreamFailure: Abort);
             SetHandler(stage.ToClient,
                 onPull: () =>
                 {
                     if (_relaying && !_fromUpstream!.HasBeenPulled && !_fromUpstream.IsClosed)
                         _fromUpstream.Pull();
                 },
-                onDownstreamFinish: _ =>
+                onDownstreamFinish: cause =>
                 {
-                    _fromUpstream?.Cancel();
+                    // The client can take no more bytes: nothing the upstream sends can be delivered.
+                    if (cause is not SubscriptionWithCancelException.NonFailureCancellation && cause is not null)
+                        _error ??= cause;
+                    CloseBoth();
                     CompleteIfDone();
                 });
         }
 
         public override void PreStart() =>
-            _control.Started(GetAsyncCallback<RelayControl.ConnectAttempt>(Connect), GetAsyncCallback<Exception>(Fail));
+            _control.Started(GetAsyncCallback<RelayControl.ConnectAttempt>(Connect), GetAsyncCallback<Exception?>(OnControlClose));
 
         private void Connect(RelayControl.ConnectAttempt attempt)
         {
@@ -94,8 +103,10 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
             }
 
             _attempt = attempt;
+            _beforeConnected.Clear();
             var fromUpstream = new SubSinkInlet<ByteString>(this, "relay.fromUpstream");
             var toUpstream = new SubSourceOutlet<ByteString>(this, "relay.toUpstream");
+            // Until the connection is established, what the upstream side signals waits: the connect task decides.
             fromUpstream.SetHandler(new LambdaInHandler(
                 onPush: () =>
                 {
@@ -104,38 +115,15 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
                     _lastActivity = Environment.TickCount64;
                     Push(_stage.ToClient, data);
                 },
-                onUpstreamFinish: () =>
-                {
-                    if (!_relaying)
-                    {
-                        AttemptFailed(attempt, new IOException("the upstream closed before the connection was established"));
-                        return;
-                    }
-
-                    Complete(_stage.ToClient);
-                    CompleteIfDone();
-                },
-                onUpstreamFailure: e =>
-                {
-                    if (_relaying)
-                        Fail(e);
-                    else
-                        AttemptFailed(attempt, e);
-                }));
+                onUpstreamFinish: () => WhenConnected(UpstreamFinished),
+                onUpstreamFailure: e => WhenConnected(() => Abort(e))));
             toUpstream.SetHandler(new LambdaOutHandler(
                 onPull: () =>
                 {
                     if (_relaying && !HasBeenPulled(_stage.FromClient) && !IsClosed(_stage.FromClient))
                         Pull(_stage.FromClient);
                 },
-                onDownstreamFinish: cause =>
-                {
-                    if (!_relaying)
-                        AttemptFailed(attempt, cause as Exception ?? new IOException("the upstream connection closed"));
-                    else if (!IsClosed(_stage.FromClient))
-                        Cancel(_stage.FromClient);
-                    CompleteIfDone();
-                }));
+                onDownstreamFinish: _ => WhenConnected(UpstreamStoppedReading)));
             _fromUpstream = fromUpstream;
             _toUpstream = toUpstream;
 
@@ -147,65 +135,129 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
             connected.ContinueWith(onConnected, TaskContinuationOptions.ExecuteSynchronously);
         }
 
+        private void WhenConnected(Action action)
+        {
+            if (_relaying)
+                action();
+            else
+                _beforeConnected.Add(action);
+        }
+
         private void OnConnected(RelayControl.ConnectAttempt attempt, Task<Tcp.OutgoingConnection> task)
         {
             if (!ReferenceEquals(attempt, _attempt))
                 return;
+            _attempt = null;
             if (task.Exception is { } error)
             {
-                AttemptFailed(attempt, error.InnerException ?? error);
+                // Nothing was sent upstream yet, so the connection actor may try another server with this relay.
+                if (!_fromUpstream!.IsClosed)
+                    _fromUpstream.Cancel();
+                if (!_toUpstream!.IsClosed)
+                    _toUpstream.Complete();
+                _fromUpstream = null;
+                _toUpstream = null;
+                attempt.Connected.TrySetException(error.InnerException ?? error);
                 return;
             }
 
-            _attempt = null;
             _relaying = true;
             _lastActivity = Environment.TickCount64;
             if (_stage._idleTimeout > TimeSpan.Zero)
                 ScheduleOnce(IdleTimer, _stage._idleTimeout);
             attempt.Connected.TrySetResult(task.Result.LocalAddress);
 
-            if (_clientFinished)
-                _toUpstream!.Complete();
+            foreach (var action in _beforeConnected)
+                action();
+            _beforeConnected.Clear();
+            if (IsClosed(_stage.FromClient))
+            {
+                if (!_toUpstream!.IsClosed)
+                    _toUpstream.Complete();
+                if (!_stage._halfClose)
+                    CloseBoth();
+            }
             else if (_toUpstream!.IsAvailable && !HasBeenPulled(_stage.FromClient))
+            {
                 Pull(_stage.FromClient);
+            }
+
             if (IsClosed(_stage.ToClient))
-                _fromUpstream!.Cancel();
-            else if (IsAvailable(_stage.ToClient))
-                _fromUpstream!.Pull();
+                CloseBoth();
+            else if (IsAvailable(_stage.ToClient) && !_fromUpstream!.IsClosed && !_fromUpstream.HasBeenPulled)
+                _fromUpstream.Pull();
+            CompleteIfDone();
         }
 
-        private void AttemptFailed(RelayControl.ConnectAttempt attempt, Exception error)
+        private void UpstreamFinished()
         {
-            if (!ReferenceEquals(attempt, _attempt))
-                return;
-            _attempt = null;
-            if (!_fromUpstream!.IsClosed)
-                _fromUpstream.Cancel();
-            if (!_toUpstream!.IsClosed)
-                _toUpstream.Complete();
-            _fromUpstream = null;
-            _toUpstream = null;
-            attempt.Connected.TrySetException(error);
+            Complete(_stage.ToClient);
+            if (!_stage._halfClose)
+                CloseBoth();
+            CompleteIfDone();
+        }
+
+        private void UpstreamStoppedReading()
+        {
+            if (!IsClosed(_stage.FromClient))
+                Cancel(_stage.FromClient);
+            if (!_stage._halfClose)
+                CloseBoth();
+            CompleteIfDone();
         }
 
         protected override void OnTimer(object timerKey)
         {
             var idle = TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastActivity);
             if (idle >= _stage._idleTimeout)
-                Fail(new IdleTimeoutException(_stage._idleTimeout));
+                Close(new IdleTimeoutException(_stage._idleTimeout));
             else
                 ScheduleOnce(IdleTimer, _stage._idleTimeout - idle);
         }
 
-        private void Fail(Exception error)
+        private void OnControlClose(Exception? abortWith)
+        {
+            if (abortWith is null)
+                Close(null);
+            else
+                Abort(abortWith);
+        }
+
+        /// <summary>Ends the relay gracefully: both sides get an orderly close; <paramref name="reason"/> is reported.</summary>
+        private void Close(Exception? reason)
+        {
+            _error ??= reason;
+            CloseBoth();
+            CompleteStage();
+        }
+
+        /// <summary>Ends the relay with an error: both sides are aborted.</summary>
+        private void Abort(Exception error)
         {
             _error ??= error;
+            if (_toUpstream is { IsClosed: false })
+                _toUpstream.Fail(error);
+            if (_fromUpstream is { IsClosed: false })
+                _fromUpstream.Cancel();
             FailStage(error);
+        }
+
+        private void CloseBoth()
+        {
+            if (_toUpstream is { IsClosed: false })
+                _toUpstream.Complete();
+            if (_fromUpstream is { IsClosed: false })
+                _fromUpstream.Cancel();
+            if (!IsClosed(_stage.FromClient))
+                Cancel(_stage.FromClient);
+            if (!IsClosed(_stage.ToClient))
+                Complete(_stage.ToClient);
         }
 
         private void CompleteIfDone()
         {
-            if (IsClosed(_stage.FromClient) && IsClosed(_stage.ToClient))
+            var upstreamDone = _fromUpstream is null or { IsClosed: true } && _toUpstream is null or { IsClosed: true };
+            if (IsClosed(_stage.FromClient) && IsClosed(_stage.ToClient) && upstreamDone)
                 CompleteStage();
         }
 

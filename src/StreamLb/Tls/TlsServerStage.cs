@@ -75,7 +75,9 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
                 onUpstreamFinish: () =>
                 {
                     _plainInFinished = true;
-                    if (!_writing)
+                    if (!_handshakeDone)
+                        CompleteStage(); // nothing to protect yet: just close the socket
+                    else if (!_writing)
                         StartShutdown();
                 },
                 onUpstreamFailure: FailStage);
@@ -135,6 +137,8 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
         private void OnReadDone(Task<int> task)
         {
             _reading = false;
+            if (IsClosed(_stage.PlainOut))
+                return;
             if (task.Exception is { } error)
             {
                 FailStage(error.InnerException ?? error);
@@ -173,7 +177,7 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
 
             if (_plainInFinished)
                 StartShutdown();
-            else
+            else if (!IsClosed(_stage.PlainIn))
                 Pull(_stage.PlainIn);
         }
 

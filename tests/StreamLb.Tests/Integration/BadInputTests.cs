@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
+using Akka.Event;
 using Akka.TestKit.Xunit2;
 using StreamLb.EchoBackend;
 using StreamLb.Hosting;

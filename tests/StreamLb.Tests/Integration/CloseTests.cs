@@ -11,7 +11,7 @@ namespace StreamLb.Tests.Integration;
 /// <summary>Closing either side closes the other; a half-close passes through in both directions.</summary>
 public sealed class CloseTests(ITestOutputHelper output) : TestKit(NodeHocon.Default, output)
 {
-    private Task<NodeHarness> StartNode(int backendPort) => NodeHarness.StartAsync(this, $$"""
+    private Task<NodeHarness> StartNode(int backendPort, string halfClose = "on") => NodeHarness.StartAsync(this, $$"""
         stream {
             upstream backend { server 127.0.0.1:{{backendPort}}; }
             server {
@@ -19,13 +19,16 @@ public sealed class CloseTests(ITestOutputHelper output) : TestKit(NodeHocon.Def
                 listen 127.0.0.1:0;
                 ssl_certificate {cert};
                 ssl_certificate_key {key};
+                proxy_half_close {{halfClose}};
                 proxy_pass backend;
             }
         }
         """);
 
-    [Fact]
-    public async Task Client_closing_closes_the_backend_connection()
+    [Theory]
+    [InlineData("on")]
+    [InlineData("off")]
+    public async Task Client_closing_closes_the_backend_connection(string halfClose)
     {
         var backendSawEnd = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var backend = new RawBackend(async socket =>
@@ -33,31 +36,74 @@ public sealed class CloseTests(ITestOutputHelper output) : TestKit(NodeHocon.Def
             var read = await RawBackend.ReadToEndAsync(new NetworkStream(socket));
             backendSawEnd.TrySetResult(read.Length);
         });
-        var node = await StartNode(backend.Port);
+        var node = await StartNode(backend.Port, halfClose);
 
         var (socket, tls) = await RawBackend.ConnectTlsAsync(node.Port());
         await tls.WriteAsync("hello"u8.ToArray());
-        socket.Close();
+        await tls.ShutdownAsync();
+        socket.Shutdown(SocketShutdown.Send);
 
         Assert.Equal(5, await backendSawEnd.Task.WaitAsync(NodeHarness.Patience));
+        socket.Dispose();
         await node.AssertDrainedAsync();
     }
 
     [Fact]
-    public async Task Backend_closing_closes_the_client()
+    public async Task A_client_that_resets_its_connection_ends_the_backend_connection()
+    {
+        var backendSawEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var backendConnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async socket =>
+        {
+            backendConnected.TrySetResult();
+            try
+            {
+                await RawBackend.ReadToEndAsync(new NetworkStream(socket));
+            }
+            catch (IOException)
+            {
+                // A reset passed on is as good as an orderly close here.
+            }
+
+            backendSawEnd.TrySetResult();
+        });
+        var node = await StartNode(backend.Port);
+
+        var (socket, tls) = await RawBackend.ConnectTlsAsync(node.Port());
+        await tls.WriteAsync("hello"u8.ToArray());
+        await backendConnected.Task.WaitAsync(NodeHarness.Patience);
+        socket.LingerState = new LingerOption(true, 0);
+        socket.Close();
+
+        await backendSawEnd.Task.WaitAsync(NodeHarness.Patience);
+        await node.AssertDrainedAsync();
+    }
+
+    [Theory]
+    [InlineData("on")]
+    [InlineData("off")]
+    public async Task Backend_closing_closes_the_client(string halfClose)
     {
         using var backend = new RawBackend(async socket =>
         {
             await socket.SendAsync("bye"u8.ToArray());
             socket.Shutdown(SocketShutdown.Both);
         });
-        var node = await StartNode(backend.Port);
+        var node = await StartNode(backend.Port, halfClose);
 
-        var (_, tls) = await RawBackend.ConnectTlsAsync(node.Port());
+        var (socket, tls) = await RawBackend.ConnectTlsAsync(node.Port());
         var received = await RawBackend.ReadToEndAsync(tls).WaitAsync(NodeHarness.Patience);
 
         Assert.Equal("bye", Encoding.ASCII.GetString(received));
+        if (halfClose == "on")
+        {
+            // Only the backend's direction has ended; the connection is gone once the client closes its side too.
+            Assert.Equal(1, await node.Node.CountConnections(NodeHarness.Patience));
+            socket.Shutdown(SocketShutdown.Send);
+        }
+
         await node.AssertDrainedAsync();
+        socket.Dispose();
     }
 
     [Theory]
@@ -88,9 +134,10 @@ public sealed class CloseTests(ITestOutputHelper output) : TestKit(NodeHocon.Def
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(IPAddress.Loopback, node.Port(1));
+            var stream = new NetworkStream(socket);
             await socket.SendAsync(request);
             socket.Shutdown(SocketShutdown.Send);
-            answer = await RawBackend.ReadToEndAsync(new NetworkStream(socket)).WaitAsync(NodeHarness.Patience);
+            answer = await RawBackend.ReadToEndAsync(stream).WaitAsync(NodeHarness.Patience);
         }
 
         Assert.Equal($"got {request.Length} bytes", Encoding.ASCII.GetString(answer));

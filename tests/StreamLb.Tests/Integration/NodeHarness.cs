@@ -7,6 +7,7 @@ using StreamLb.Balancing;
 using StreamLb.Configuration;
 using StreamLb.EchoBackend;
 using StreamLb.Hosting;
+using Xunit;
 
 namespace StreamLb.Tests.Integration;
 
