@@ -128,6 +128,20 @@ public sealed class BalancerActorSpecs : TestKit
     }
 
     [Fact]
+    public void A_retry_that_names_the_assigned_server_as_tried_gets_a_fresh_pick_before_its_connect_failed_arrives()
+    {
+        // ConnectFailed travels through the ledger, so the connection's next Acquire can overtake it.
+        var balancer = Balancer(Server("a:1", maxFails: 0), Server("b:1", maxFails: 0));
+        var first = AssignedServer(balancer, "c1");
+        var other = first == "a:1" ? "b:1" : "a:1";
+
+        Assert.Equal(other, AssignedServer(balancer, "c1", first));
+        balancer.Tell(new ConnectFailed("backend", "c1", first));
+
+        Assert.Equal(new Dictionary<string, int> { [first] = 0, [other] = 1 }, ActiveCounts(balancer));
+    }
+
+    [Fact]
     public void No_live_upstreams_when_every_server_is_down()
     {
         var balancer = Balancer(Server("a:1", down: true), Server("b:1", down: true, backup: true));

@@ -213,7 +213,10 @@ public sealed class ConfigLoaderTests
             proxy_next_upstream off;
             proxy_next_upstream_tries 3;
             proxy_next_upstream_timeout 1m;
+            proxy_half_close off;
             """)).Servers[0];
+
+        Assert.False(server.HalfClose);
 
         Assert.Equal(TimeSpan.FromMilliseconds(500), server.ProxyConnectTimeout);
         Assert.Equal(TimeSpan.FromMinutes(90), server.ProxyTimeout);
@@ -232,6 +235,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(defaults.ProxyConnectTimeout, server.ProxyConnectTimeout);
         Assert.Equal(defaults.ProxyTimeout, server.ProxyTimeout);
         Assert.Equal(defaults.NextUpstream, server.NextUpstream);
+        Assert.True(server.HalfClose);
         Assert.Equal(defaults.NextUpstreamTries, server.NextUpstreamTries);
         Assert.Equal(defaults.NextUpstreamTimeout, server.NextUpstreamTimeout);
         Assert.Equal(tlsDefaults.Protocols, server.Tls!.Protocols);

@@ -1,0 +1,105 @@
+using System.Net.WebSockets;
+using System.Text;
+using StreamLb.Host;
+using StreamLb.Tests.Integration;
+using Xunit;
+
+namespace StreamLb.Tests.Host;
+
+/// <summary>The <c>streamlb</c> program itself: the default run on a fresh checkout, and <c>check</c>.</summary>
+public sealed class ProgramTests
+{
+    private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task The_default_config_with_demo_generates_a_certificate_and_echoes_wss_right_away()
+    {
+        // The repository's default config, in a folder of its own so no certificate exists yet: a fresh checkout.
+        var folder = Directory.CreateTempSubdirectory("streamlb-default-");
+        var configFile = Path.Combine(folder.FullName, "streamlb.conf");
+        File.Copy(Path.Combine(RepositoryRoot(), CommandLine.DefaultConfig), configFile);
+        try
+        {
+            await using var node = NodeProcess.Start(folder.FullName, "run", "-c", configFile, "--demo");
+            await node.WaitForLine("listening on 127.0.0.1:8443", Startup);
+
+            var client = await WebSocketClient.ConnectAsync(8443);
+            var (echoed, type) = await client.EchoAsync(Encoding.UTF8.GetBytes("hello through streamlb"), WebSocketMessageType.Text);
+            await client.CloseAsync();
+
+            Assert.Equal("hello through streamlb", Encoding.UTF8.GetString(echoed));
+            Assert.Equal(WebSocketMessageType.Text, type);
+            Assert.Contains("SELF-SIGNED DEVELOPMENT certificate", node.Output);
+            Assert.True(File.Exists(Path.Combine(folder.FullName, "certs", "server.crt")));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Check_prints_ok_for_a_good_config_and_every_error_with_file_and_line_for_a_bad_one()
+    {
+        var folder = Directory.CreateTempSubdirectory("streamlb-check-");
+        try
+        {
+            var good = Path.Combine(folder.FullName, "good.conf");
+            File.WriteAllText(good, $$"""
+                stream {
+                    upstream backend { server 127.0.0.1:9001; }
+                    server {
+                        listen 127.0.0.1:8443 ssl;
+                        ssl_certificate {{TestCertificate.CertificatePath}};
+                        ssl_certificate_key {{TestCertificate.KeyPath}};
+                        proxy_pass backend;
+                    }
+                }
+                """);
+            var bad = Path.Combine(folder.FullName, "bad.conf");
+            File.WriteAllText(bad, """
+                stream {
+                    upstream backend { server 127.0.0.1:9001 weight=0; }
+                    server {
+                        listen 127.0.0.1:8443 ssl;
+                        ssl_certificate missing.crt;
+                        ssl_certificate_key missing.key;
+                        proxy_timeout 10parsecs;
+                        proxy_pass nowhere;
+                        frobnicate on;
+                    }
+                }
+                """);
+
+            var goodOutput = new StringWriter();
+            var badOutput = new StringWriter();
+            Assert.Equal(0, CheckCommand.Run(good, goodOutput));
+            Assert.Equal(1, CheckCommand.Run(bad, badOutput));
+
+            Assert.Equal("ok", goodOutput.ToString().Trim());
+            Assert.Equal(
+                [
+                    $"{bad}:2: invalid parameter \"weight=0\" in \"server\" directive",
+                    $"{bad}:7: invalid value \"10parsecs\" in \"proxy_timeout\" directive",
+                    $"{bad}:9: unknown directive \"frobnicate\"",
+                    $"{bad}:8: no upstream \"nowhere\" for \"proxy_pass\" directive",
+                ],
+                badOutput.ToString().Trim().Split('\n'));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "StreamLb.Actors.sln")))
+                return folder.FullName;
+        }
+
+        throw new InvalidOperationException("the repository root was not found above " + AppContext.BaseDirectory);
+    }
+}
