@@ -1,50 +1,118 @@
+using System.Globalization;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
+using StreamLb.Balancing.Membership;
 using StreamLb.Configuration;
 using StreamLb.Connections;
 
 namespace StreamLb.Balancing;
 
 /// <summary>
-/// The balancer of one upstream: picks a server per connection and counts each server's active connections and
-/// connect failures. The counts live in memory only; every incarnation starts by asking the ledgers to re-report.
+/// The balancer of one upstream: picks a server per connection, counts each server's active connections cluster-wide,
+/// and holds the servers' state (operator mode, passive and active health). Counts live in memory only: every
+/// incarnation asks the ledgers to re-report. Runtime membership lives in the replicated store and is read back at start.
+/// States: Recovering (until the membership is loaded; messages wait) → Active.
 /// </summary>
-public sealed class BalancerActor : ReceiveActor
+public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     // The node is kept so that the connections of a node that leaves the cluster can be dropped together.
     private readonly record struct Assignment(ServerEntry Server, string Node);
 
     private readonly UpstreamConfig _config;
-    private readonly ILedgerDirectory _ledgers;
-    private readonly TimeProvider _time;
+    private readonly BalancerSettings _settings;
     private readonly ILoadBalancingPolicy _policy;
-    private readonly IReadOnlyList<ServerEntry> _servers;
+    private readonly List<ServerEntry> _servers;
+    private readonly List<ServerEntry> _zombies = [];
     private readonly Dictionary<string, Assignment> _assignments = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IReadOnlyDictionary<string, ServerSpec> _specs = new Dictionary<string, ServerSpec>();
+    private IActorRef _store = ActorRefs.Nobody;
 
-    public BalancerActor(UpstreamConfig config, ILedgerDirectory ledgers, TimeProvider time, Random random)
+    public BalancerActor(UpstreamConfig config, BalancerSettings settings)
     {
         _config = config;
-        _ledgers = ledgers;
-        _time = time;
-        _policy = LoadBalancingPolicy.Create(config, random);
-        _servers = config.Servers.Select(s => new ServerEntry(s)).ToList();
+        _settings = settings;
+        _policy = LoadBalancingPolicy.Create(config, settings.RandomFactory());
+        _servers = config.Servers.Select((s, i) => new ServerEntry(i, s)).ToList();
+        Recovering();
+    }
 
+    public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(UpstreamConfig config, BalancerSettings settings) =>
+        Akka.Actor.Props.Create(() => new BalancerActor(config, settings));
+
+    public static Props Props(UpstreamConfig config, ILedgerDirectory ledgers, TimeProvider time, Random random) =>
+        Props(config, new BalancerSettings { Ledgers = ledgers, Time = time, RandomFactory = () => random });
+
+    protected override void PreStart()
+    {
+        foreach (var ledger in _settings.Ledgers.Ledgers(Context))
+            ledger.Tell(new LedgerResyncRequest(_config.Name, Self), Self);
+        _store = Context.ActorOf(_settings.Membership.Props(_config.Name), "membership");
+        Timers.StartSingleTimer(RecoveryTimeout.Instance, RecoveryTimeout.Instance, _settings.RecoveryTimeout);
+        if (_settings.WatchClusterMembers)
+            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
+    }
+
+    protected override void PostStop()
+    {
+        if (_settings.WatchClusterMembers)
+            Cluster.Get(Context.System).Unsubscribe(Self);
+    }
+
+    private void Recovering()
+    {
+        Receive<MembershipLoaded>(loaded =>
+        {
+            Apply(loaded.Specs);
+            BecomeActive();
+        });
+        Receive<RecoveryTimeout>(_ =>
+        {
+            _log.Warning("upstream \"{0}\": runtime membership not loaded within {1}; serving the config's servers", _config.Name, _settings.RecoveryTimeout);
+            BecomeActive();
+        });
+        Receive<LedgerReport>(OnLedgerReport);
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void BecomeActive()
+    {
+        Timers.Cancel(RecoveryTimeout.Instance);
+        Become(Active);
+        Stash.UnstashAll();
+    }
+
+    private void Active()
+    {
         Receive<Acquire>(OnAcquire);
         Receive<Release>(release => Unassign(release.ConnectionId));
         Receive<ConnectFailed>(OnConnectFailed);
         Receive<LedgerReport>(OnLedgerReport);
         Receive<GetUpstreamSnapshot>(_ => Sender.Tell(Snapshot()));
+        Receive<MembershipLoaded>(loaded => Apply(loaded.Specs));
+        Receive<AddServer>(OnAddServer);
+        Receive<UpdateServer>(OnUpdateServer);
+        Receive<RemoveServer>(OnRemoveServer);
+        Receive<SpecSaved>(saved => saved.Request.ReplyTo.Tell(saved.Request.Reply switch
+        {
+            ServerRemoved removed => removed,
+            _ => _servers.FirstOrDefault(s => s.Address == saved.Request.Spec.Address) is { } server
+                ? new ServerChanged(server.ToSnapshot(_time.GetUtcNow()))
+                : new ServerRemoved(saved.Request.Spec.Address),
+        }));
+        Receive<SpecNotSaved>(failed => failed.Request.ReplyTo.Tell(new ServerChangeRejected(ServerChangeError.Unavailable, failed.Reason)));
+        Receive<DrainExpired>(OnDrainExpired);
+        Receive<ProbeResult>(OnProbeResult);
+        Receive<ClusterEvent.MemberRemoved>(removed => DropNode(NodeNames.Of(removed.Member.UniqueAddress)));
+        Receive<RecoveryTimeout>(_ => { });
     }
 
-    public static Props Props(UpstreamConfig config, ILedgerDirectory ledgers, TimeProvider time, Random random) =>
-        Akka.Actor.Props.Create(() => new BalancerActor(config, ledgers, time, random));
-
-    protected override void PreStart()
-    {
-        foreach (var ledger in _ledgers.Ledgers(Context))
-            ledger.Tell(new LedgerResyncRequest(_config.Name, Self), Self);
-    }
+    private TimeProvider _time => _settings.Time;
 
     private void OnAcquire(Acquire acquire)
     {
@@ -75,6 +143,7 @@ public sealed class BalancerActor : ReceiveActor
             Sender.Tell(new NoServerAvailable(acquire.ConnectionId, reason));
             return;
         }
+
         Assign(acquire.ConnectionId, server, acquire.Node);
         Sender.Tell(new Assigned(acquire.ConnectionId, server.Address));
     }
@@ -88,18 +157,124 @@ public sealed class BalancerActor : ReceiveActor
         var now = _time.GetUtcNow();
         server.RecordFailure(now);
         if (server.StateAt(now) == ServerState.Failed)
-            _log.Warning("Upstream server {0} of upstream \"{1}\" failed {2} time(s) within {3}: skipped until it expires",
+            _log.Warning("upstream server {0} of upstream \"{1}\" failed {2} time(s) within {3}: skipped until it expires",
                 server.Address, _config.Name, server.Config.MaxFails, server.Config.FailTimeout);
     }
 
     private void OnLedgerReport(LedgerReport report)
     {
-        // Idempotent: a connection already counted stays as it is; servers no longer in the upstream are dropped.
+        // The ledger is the truth: unknown connections are added, and one counted on another server is moved (a pick
+        // made from a node's snapshot while this balancer was unreachable). Servers no longer in the upstream: dropped.
         foreach (var entry in report.Entries)
         {
-            if (!_assignments.ContainsKey(entry.ConnectionId) && _servers.FirstOrDefault(s => s.Address == entry.Server) is { } server)
-                Assign(entry.ConnectionId, server, report.Node);
+            if (_assignments.TryGetValue(entry.ConnectionId, out var known) && known.Server.Address == entry.Server)
+                continue;
+            if (FindByAddress(entry.Server) is not { } server)
+                continue;
+            Unassign(entry.ConnectionId);
+            Assign(entry.ConnectionId, server, report.Node);
         }
+    }
+
+    private void OnAddServer(AddServer add)
+    {
+        if (!IsAddress(add.Address))
+            Reject(ServerChangeError.Invalid, $"invalid server address \"{add.Address}\": expected host:port");
+        else if (add.Weight < 1 || add.MaxConns < 0)
+            Reject(ServerChangeError.Invalid, "weight must be at least 1 and max_conns at least 0");
+        else if (_servers.Any(s => s.Address == add.Address))
+            Reject(ServerChangeError.Conflict, $"server {add.Address} already exists in upstream \"{_config.Name}\"");
+        else
+            Save(new ServerSpec(NextId(), add.Address, add.Weight, add.MaxConns, add.Backup, add.Mode, Removed: false), reply: null);
+    }
+
+    private void OnUpdateServer(UpdateServer update)
+    {
+        if (Find(update.Server) is not { } server)
+            RejectUnknown(update.Server);
+        else if (update.Weight is < 1)
+            Reject(ServerChangeError.Invalid, "weight must be at least 1");
+        else
+            Save(new ServerSpec(server.Id, server.Address, update.Weight ?? server.Weight, server.Config.MaxConns, server.Backup,
+                update.Mode ?? server.Mode, Removed: false), reply: null);
+    }
+
+    private void OnRemoveServer(RemoveServer remove)
+    {
+        if (Find(remove.Server) is not { } server)
+            RejectUnknown(remove.Server);
+        else
+            Save(new ServerSpec(server.Id, server.Address, server.Weight, server.Config.MaxConns, server.Backup, server.Mode, Removed: true),
+                reply: new ServerRemoved(server.Address));
+    }
+
+    private void Save(ServerSpec spec, object? reply) => _store.Tell(new SaveSpec(spec, Sender, reply ?? spec));
+
+    private void Reject(ServerChangeError error, string message) => Sender.Tell(new ServerChangeRejected(error, message));
+
+    private void RejectUnknown(string server) =>
+        Reject(ServerChangeError.NotFound, $"no server \"{server}\" in upstream \"{_config.Name}\"");
+
+    /// <summary>Lays the replicated specs over the config's servers, keeping the counts of servers that stay.</summary>
+    private void Apply(IReadOnlyList<ServerSpec> specs)
+    {
+        _specs = specs.ToDictionary(s => s.Address);
+        var desired = _config.Servers.Select((s, i) => (Id: i, Config: s)).ToList();
+        foreach (var spec in specs.OrderBy(s => s.Id))
+        {
+            var index = desired.FindIndex(d => d.Config.Address == spec.Address);
+            var config = new UpstreamServerConfig
+            {
+                Address = spec.Address, Weight = spec.Weight, MaxConns = spec.MaxConns, Backup = spec.Backup,
+                Down = spec.Mode == ServerMode.Down,
+            };
+            if (index >= 0)
+                desired[index] = (desired[index].Id, desired[index].Config with { Weight = spec.Weight, MaxConns = spec.MaxConns, Backup = spec.Backup });
+            else
+                desired.Add((spec.Id, config));
+        }
+
+        var next = new List<ServerEntry>();
+        foreach (var (id, config) in desired)
+        {
+            if (_specs.TryGetValue(config.Address, out var spec) && spec.Removed)
+                continue;
+            var entry = FindByAddress(config.Address) ?? new ServerEntry(id, config);
+            _zombies.Remove(entry);
+            var mode = _specs.TryGetValue(config.Address, out var set) ? set.Mode : config.Down ? ServerMode.Down : ServerMode.Up;
+            if (mode == ServerMode.Drain && entry.Mode != ServerMode.Drain && _settings.DrainTimeout is { } drainTimeout)
+                Timers.StartSingleTimer(("drain", entry.Address), new DrainExpired(entry.Address), drainTimeout);
+            entry.Apply(config.Weight, config.MaxConns, config.Backup, mode);
+            next.Add(entry);
+        }
+
+        foreach (var gone in _servers.Except(next).Where(s => s.Active > 0))
+            _zombies.Add(gone);
+        _servers.Clear();
+        _servers.AddRange(next);
+    }
+
+    private void OnDrainExpired(DrainExpired expired)
+    {
+        if (FindByAddress(expired.Address) is not { Mode: ServerMode.Drain } server || server.Active == 0)
+            return;
+        var reason = $"server {server.Address} of upstream \"{_config.Name}\" drained for {_settings.DrainTimeout}";
+        _log.Info("{0}: closing its {1} remaining connection(s)", reason, server.Active);
+        foreach (var byNode in server.Connections.GroupBy(id => _assignments[id].Node))
+            _settings.Ledgers.LedgerOf(Context, byNode.Key).Tell(new CloseConnections(_config.Name, byNode.ToList(), reason), Self);
+    }
+
+    private void OnProbeResult(ProbeResult probe)
+    {
+    }
+
+    private void DropNode(string node)
+    {
+        var dropped = _assignments.Where(a => a.Value.Node == node).Select(a => a.Key).ToList();
+        foreach (var connectionId in dropped)
+            Unassign(connectionId);
+        if (dropped.Count > 0)
+            _log.Info("upstream \"{0}\": node {1} left the cluster; dropped its {2} connection(s)", _config.Name, node, dropped.Count);
     }
 
     private void Assign(string connectionId, ServerEntry server, string node)
@@ -110,13 +285,42 @@ public sealed class BalancerActor : ReceiveActor
 
     private void Unassign(string connectionId)
     {
-        if (_assignments.Remove(connectionId, out var assignment))
-            assignment.Server.Remove(connectionId);
+        if (!_assignments.Remove(connectionId, out var assignment))
+            return;
+        assignment.Server.Remove(connectionId);
+        if (assignment.Server.Active == 0)
+            _zombies.Remove(assignment.Server);
+    }
+
+    private ServerEntry? FindByAddress(string address) =>
+        _servers.FirstOrDefault(s => s.Address == address) ?? _zombies.FirstOrDefault(s => s.Address == address);
+
+    /// <summary>A server by id or by address.</summary>
+    private ServerEntry? Find(string server) =>
+        int.TryParse(server, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? _servers.FirstOrDefault(s => s.Id == id)
+            : _servers.FirstOrDefault(s => s.Address == server);
+
+    private int NextId() => _servers.Concat(_zombies).Select(s => s.Id).Concat(_specs.Values.Select(s => s.Id)).DefaultIfEmpty(-1).Max() + 1;
+
+    private static bool IsAddress(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        return colon > 0
+               && int.TryParse(address[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
+               && address[..colon].Trim('[', ']') is { Length: > 0 } host && !host.Any(char.IsWhiteSpace);
     }
 
     private UpstreamSnapshot Snapshot()
     {
         var now = _time.GetUtcNow();
-        return new UpstreamSnapshot(_config.Name, _policy.Name, _servers.Select(s => s.ToSnapshot(now)).ToList());
+        return new UpstreamSnapshot(_config.Name, _policy.Name, _servers.Select(s => s.ToSnapshot(now)).ToList(), _zombies.Sum(z => z.Active));
+    }
+
+    private sealed record DrainExpired(string Address);
+
+    private sealed class RecoveryTimeout
+    {
+        public static readonly RecoveryTimeout Instance = new();
     }
 }

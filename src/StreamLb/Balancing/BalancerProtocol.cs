@@ -56,19 +56,67 @@ public sealed record GetUpstreamSnapshot(string Upstream) : IBalancerMessage;
 public enum ServerState
 {
     Up,
+    /// <summary>Marked down by config or the admin API: no new connections.</summary>
     Down,
+    /// <summary>Draining: no new connections; established ones go on until they end or the drain timeout passes.</summary>
+    Draining,
     /// <summary>Passive health: <c>max_fails</c> failures within <c>fail_timeout</c>; skipped until it expires.</summary>
     Failed,
+    /// <summary>Active health checks fail: out of rotation until enough checks pass.</summary>
+    Unhealthy,
 }
 
-public sealed record ServerSnapshot(string Address, int Weight, int Active, ServerState State, bool Backup, int MaxConns)
+/// <summary>The state an operator asks for; health and failures come on top.</summary>
+public enum ServerMode
 {
-    public override string ToString() => $"{Address}(weight={Weight}, active={Active}, {State}{(Backup ? ", backup" : "")}, max_conns={MaxConns})";
+    Up,
+    Drain,
+    Down,
 }
 
-public sealed record UpstreamSnapshot(string Upstream, string Policy, IReadOnlyList<ServerSnapshot> Servers)
+/// <summary>The last active health checks of a server, when checks are configured.</summary>
+public sealed record HealthSnapshot(bool Healthy, long Checks, int Fails, DateTimeOffset? LastChecked, string? LastError);
+
+public sealed record ServerSnapshot(int Id, string Address, int Weight, int Active, ServerState State, bool Backup, int MaxConns, HealthSnapshot? Health = null)
 {
-    public int TotalActive => Servers.Sum(s => s.Active);
-
-    public override string ToString() => $"UpstreamSnapshot({Upstream}, {Policy}, [{string.Join(", ", Servers)}])";
+    public override string ToString() => $"{Address}(#{Id} {State}, active={Active}, weight={Weight})";
 }
+
+/// <param name="Zombies">Connections still open on servers that were removed at runtime.</param>
+public sealed record UpstreamSnapshot(string Upstream, string Policy, IReadOnlyList<ServerSnapshot> Servers, int Zombies = 0)
+{
+    public int TotalActive => Servers.Sum(s => s.Active) + Zombies;
+
+    public override string ToString() => $"{Upstream}[{string.Join(", ", Servers)}]";
+}
+
+// Runtime membership (the admin API). Changes are replicated before they are answered, so they survive the
+// balancer moving and the loss of a node. A server is named by its id or by its address.
+
+/// <summary>Adds a server; answered with <see cref="ServerChanged"/> or <see cref="ServerChangeRejected"/>.</summary>
+public sealed record AddServer(string Upstream, string Address, int Weight = 1, int MaxConns = 0, bool Backup = false, ServerMode Mode = ServerMode.Up)
+    : IBalancerMessage;
+
+/// <summary>Changes a server's mode and/or weight; answered like <see cref="AddServer"/>.</summary>
+public sealed record UpdateServer(string Upstream, string Server, ServerMode? Mode = null, int? Weight = null) : IBalancerMessage;
+
+/// <summary>Removes a server; its open connections go on (as zombies) until they end. Answered with <see cref="ServerRemoved"/>.</summary>
+public sealed record RemoveServer(string Upstream, string Server) : IBalancerMessage;
+
+public sealed record ServerChanged(ServerSnapshot Server);
+
+public sealed record ServerRemoved(string Address);
+
+public enum ServerChangeError
+{
+    NotFound,
+    Conflict,
+    Invalid,
+    /// <summary>The change could not be replicated to a majority of the nodes in time.</summary>
+    Unavailable,
+}
+
+public sealed record ServerChangeRejected(ServerChangeError Error, string Message);
+
+/// <summary>Sent by a balancer to a node's ledger: close these connections (drain timeout passed).</summary>
+public sealed record CloseConnections(string Upstream, IReadOnlyList<string> ConnectionIds, string Reason);

@@ -3,17 +3,32 @@ using StreamLb.Configuration;
 namespace StreamLb.Balancing;
 
 /// <summary>
-/// One server of an upstream as its balancer tracks it: configuration, the connections counted against it and the
-/// recent connect failures (passive health). Mutated only by the balancer that owns it.
+/// One server of an upstream as its balancer tracks it: configuration, operator mode, the connections counted
+/// against it, recent connect failures (passive health) and active health. Mutated only by the balancer that owns it.
 /// </summary>
 public sealed class ServerEntry
 {
     private readonly HashSet<string> _connections = [];
     private readonly Queue<DateTimeOffset> _failures = new();
 
-    public ServerEntry(UpstreamServerConfig config) => Config = config;
+    public ServerEntry(int id, UpstreamServerConfig config)
+    {
+        Id = id;
+        Config = config;
+        Mode = config.Down ? ServerMode.Down : ServerMode.Up;
+    }
 
-    public UpstreamServerConfig Config { get; }
+    /// <summary>Stable within the upstream: config servers by position, runtime ones from the replicated spec.</summary>
+    public int Id { get; }
+
+    public UpstreamServerConfig Config { get; private set; }
+
+    public ServerMode Mode { get; private set; }
+
+    /// <summary>False while active health checks say the server is down; always true without checks.</summary>
+    public bool Healthy { get; internal set; } = true;
+
+    public HealthSnapshot? Health { get; internal set; }
 
     public string Address => Config.Address;
 
@@ -23,12 +38,18 @@ public sealed class ServerEntry
 
     public int Active => _connections.Count;
 
+    public IReadOnlyCollection<string> Connections => _connections;
+
     public bool AtMaxConns => Config.MaxConns > 0 && Active >= Config.MaxConns;
 
     public ServerState StateAt(DateTimeOffset now)
     {
-        if (Config.Down)
+        if (Mode == ServerMode.Down)
             return ServerState.Down;
+        if (Mode == ServerMode.Drain)
+            return ServerState.Draining;
+        if (!Healthy)
+            return ServerState.Unhealthy;
         var failed = Config.MaxFails > 0 && _failures.Count >= Config.MaxFails && now < _failures.Last() + Config.FailTimeout;
         return failed ? ServerState.Failed : ServerState.Up;
     }
@@ -38,9 +59,15 @@ public sealed class ServerEntry
         ((long)Active * other.Weight).CompareTo((long)other.Active * Weight);
 
     public ServerSnapshot ToSnapshot(DateTimeOffset now) =>
-        new(Address, Weight, Active, StateAt(now), Backup, Config.MaxConns);
+        new(Id, Address, Weight, Active, StateAt(now), Backup, Config.MaxConns, Health);
 
     public override string ToString() => $"{Address} (weight={Weight}, active={Active})";
+
+    internal void Apply(int weight, int maxConns, bool backup, ServerMode mode)
+    {
+        Config = Config with { Weight = weight, MaxConns = maxConns, Backup = backup };
+        Mode = mode;
+    }
 
     internal bool Add(string connectionId) => _connections.Add(connectionId);
 

@@ -145,6 +145,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     private void Relaying()
     {
+        Receive<ConnectionLedger.CloseConnection>(close => Close(close.Reason));
         Receive<RelayResult>(result =>
         {
             var how = result.Error switch

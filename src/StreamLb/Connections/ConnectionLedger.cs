@@ -41,14 +41,19 @@ public sealed class ConnectionLedger : ReceiveActor
         public override string ToString() => "GetLiveCount";
     }
 
-    // upstream → connection id → server
-    private readonly Dictionary<string, Dictionary<string, string>> _live = [];
+    /// <summary>Sent to a connection actor: close the connection in an orderly way, for <paramref name="Reason"/>.</summary>
+    public sealed record CloseConnection(string Reason);
+
+    private readonly record struct Live(string Server, IActorRef Connection);
+
+    // upstream → connection id → server and connection actor
+    private readonly Dictionary<string, Dictionary<string, Live>> _live = [];
 
     public ConnectionLedger(string node, IActorRef balancerRegion)
     {
         // Release and ConnectFailed leave through here, after any report that listed the connection, so a resync can
         // never bring back a released connection. They go out even when untracked: Untrack may come before Track did.
-        Receive<Track>(track => ConnectionsOf(track.Upstream)[track.ConnectionId] = track.Server);
+        Receive<Track>(track => ConnectionsOf(track.Upstream)[track.ConnectionId] = new Live(track.Server, Sender));
         Receive<Untrack>(untrack =>
         {
             Forget(untrack.Upstream, untrack.ConnectionId);
@@ -62,9 +67,20 @@ public sealed class ConnectionLedger : ReceiveActor
         Receive<LedgerResyncRequest>(request =>
         {
             var entries = _live.TryGetValue(request.Upstream, out var connections)
-                ? connections.Select(c => new LedgerEntry(c.Key, c.Value)).ToList()
+                ? connections.Select(c => new LedgerEntry(c.Key, c.Value.Server)).ToList()
                 : [];
-            request.Balancer.Tell(new LedgerReport(request.Upstream, node, entries));
+            // Through the region like Release: one path keeps a report and a later release in order.
+            balancerRegion.Tell(new LedgerReport(request.Upstream, node, entries));
+        });
+        Receive<CloseConnections>(close =>
+        {
+            if (!_live.TryGetValue(close.Upstream, out var connections))
+                return;
+            foreach (var id in close.ConnectionIds)
+            {
+                if (connections.TryGetValue(id, out var live))
+                    live.Connection.Tell(new CloseConnection(close.Reason));
+            }
         });
         Receive<GetLiveCount>(_ => Sender.Tell(_live.Values.Sum(c => c.Count)));
     }
@@ -72,7 +88,7 @@ public sealed class ConnectionLedger : ReceiveActor
     public static Props Props(string node, IActorRef balancerRegion) =>
         Akka.Actor.Props.Create(() => new ConnectionLedger(node, balancerRegion));
 
-    private Dictionary<string, string> ConnectionsOf(string upstream)
+    private Dictionary<string, Live> ConnectionsOf(string upstream)
     {
         if (!_live.TryGetValue(upstream, out var connections))
             _live[upstream] = connections = [];

@@ -7,4 +7,7 @@ namespace StreamLb.Tests.Balancing;
 internal sealed class FixedLedgerDirectory(params string[] paths) : ILedgerDirectory
 {
     public IReadOnlyList<ICanTell> Ledgers(IActorContext context) => paths.Select(context.ActorSelection).ToList();
+
+    /// <summary>Node names are the ledgers' paths here.</summary>
+    public ICanTell LedgerOf(IActorContext context, string node) => context.ActorSelection(node);
 }

@@ -6,7 +6,7 @@ namespace StreamLb.Tests.Balancing;
 
 public sealed class LoadBalancingPolicyTests
 {
-    private static ServerEntry Server(string address, int weight = 1) => new(new UpstreamServerConfig { Address = address, Weight = weight });
+    private static ServerEntry Server(string address, int weight = 1) => new(0, new UpstreamServerConfig { Address = address, Weight = weight });
 
     private static ILoadBalancingPolicy Policy(string name, bool consistent = false, int seed = 42) =>
         LoadBalancingPolicy.Create(new UpstreamConfig { Name = "backend", Servers = [], Policy = name, HashConsistent = consistent }, new Random(seed));

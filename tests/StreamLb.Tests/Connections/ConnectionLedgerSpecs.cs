@@ -57,7 +57,7 @@ public sealed class ConnectionLedgerSpecs : TestKit
     }
 
     [Fact]
-    public void Resync_reports_the_live_connections_of_the_upstream_to_the_balancer()
+    public void Resync_reports_the_live_connections_of_the_upstream_through_the_region_after_earlier_releases()
     {
         var balancer = CreateTestProbe();
         _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
@@ -67,8 +67,24 @@ public sealed class ConnectionLedgerSpecs : TestKit
 
         _ledger.Tell(new LedgerResyncRequest("backend", balancer.Ref));
 
-        var report = balancer.ExpectMsg<LedgerReport>();
+        _region.ExpectMsg(new Release("backend", "c2"));
+        var report = _region.ExpectMsg<LedgerReport>();
         Assert.Equal(("backend", "node-a"), (report.Upstream, report.Node));
         Assert.Equal([new LedgerEntry("c1", "a:1")], report.Entries);
+        balancer.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void Close_connections_reaches_the_tracked_connection_actors_only()
+    {
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"), first.Ref);
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c2", "a:1"), second.Ref);
+
+        _ledger.Tell(new CloseConnections("backend", ["c1", "c9"], "drained"));
+
+        first.ExpectMsg(new ConnectionLedger.CloseConnection("drained"));
+        second.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 }
