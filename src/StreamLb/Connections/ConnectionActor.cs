@@ -31,6 +31,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private string? _server;
     private long _pickStarted;
     private long _connectStarted;
+    private Acquire? _acquire;
 
     public ConnectionActor(ListenerSettings settings, Tcp.IncomingConnection client, string id, IMaterializer materializer)
     {
@@ -91,7 +92,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     {
         Become(Picking);
         var hashKey = _settings.HashKey is null ? null : HashKeys.Expand(_settings.HashKey, _client.RemoteAddress, _client.LocalAddress);
-        _settings.Balancers.Tell(new Acquire(_upstream, _id, _settings.Node, hashKey, _tried.ToArray()));
+        _acquire = new Acquire(_upstream, _id, _settings.Node, hashKey, _tried.ToArray());
+        _settings.Balancers.Tell(_acquire);
         Timers.StartSingleTimer(PickTimeout.Instance, PickTimeout.Instance, _settings.PickTimeout);
     }
 
@@ -101,7 +103,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         {
             Timers.Cancel(PickTimeout.Instance);
             _server = assigned.Server;
-            _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server));
+            var pickedLocally = Sender.Equals(_settings.FallbackPicker);
+            _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
             Become(Connecting);
             _connectStarted = Stopwatch.GetTimestamp();
             var upstream = Context.System.TcpStream().OutgoingConnection(
@@ -110,7 +113,12 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         });
         Receive<NoServerAvailable>(n =>
             Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {n.Reason}"));
-        Receive<PickTimeout>(_ => Close($"upstream \"{_upstream}\" balancer did not answer within {_settings.PickTimeout.TotalSeconds:0.###}s, client {_client.RemoteAddress}"));
+        Receive<PickTimeout>(_ =>
+        {
+            _log.Warning("{0} the balancer of upstream \"{1}\" did not answer within {2:0.###}s: picking from the last snapshot",
+                _id, _upstream, _settings.PickTimeout.TotalSeconds);
+            _settings.FallbackPicker.Tell(_acquire!);
+        });
         Receive<RelayResult>(result => Stopped($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
     }
 

@@ -11,10 +11,13 @@ public sealed class ConnectionLedger : ReceiveActor
 {
     public const string Name = "ledger";
 
-    /// <summary>A connection was assigned <paramref name="Server"/>; sent once <see cref="Assigned"/> arrives.</summary>
-    public sealed record Track(string Upstream, string ConnectionId, string Server)
+    /// <summary>
+    /// A connection was assigned <paramref name="Server"/>; sent once <see cref="Assigned"/> arrives. A connection
+    /// <paramref name="PickedLocally"/> (the balancer did not answer in time) is reported to the balancer at once.
+    /// </summary>
+    public sealed record Track(string Upstream, string ConnectionId, string Server, bool PickedLocally = false)
     {
-        public override string ToString() => $"Track({Upstream}, {ConnectionId}, {Server})";
+        public override string ToString() => $"Track({Upstream}, {ConnectionId}, {Server}{(PickedLocally ? ", picked locally" : "")})";
     }
 
     /// <summary>The connection ended: forget it and release it at the balancer.</summary>
@@ -53,7 +56,12 @@ public sealed class ConnectionLedger : ReceiveActor
     {
         // Release and ConnectFailed leave through here, after any report that listed the connection, so a resync can
         // never bring back a released connection. They go out even when untracked: Untrack may come before Track did.
-        Receive<Track>(track => ConnectionsOf(track.Upstream)[track.ConnectionId] = new Live(track.Server, Sender));
+        Receive<Track>(track =>
+        {
+            ConnectionsOf(track.Upstream)[track.ConnectionId] = new Live(track.Server, Sender);
+            if (track.PickedLocally)
+                balancerRegion.Tell(new LedgerReport(track.Upstream, node, [new LedgerEntry(track.ConnectionId, track.Server)]));
+        });
         Receive<Untrack>(untrack =>
         {
             Forget(untrack.Upstream, untrack.ConnectionId);

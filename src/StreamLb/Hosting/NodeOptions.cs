@@ -3,14 +3,23 @@ namespace StreamLb.Hosting;
 /// <summary>Per-node settings that do not come from the stream configuration.</summary>
 public sealed record NodeOptions
 {
-    /// <summary>The node's name in connection ids and ledger reports; unique within a cluster.</summary>
+    /// <summary>The node's name in connection ids and ledger reports; in a cluster, its address and uid.</summary>
     public string Node { get; init; } = "local";
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    /// <summary>Randomness for the random and hash policies' tie-breaking; seeded in tests.</summary>
+    /// <summary>Randomness for the random policies; seeded in tests.</summary>
     public Func<Random> RandomFactory { get; init; } = () => Random.Shared;
 
-    /// <summary>How long a pick may wait for the balancer.</summary>
-    public TimeSpan PickTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long a pick may wait for the balancer before the node picks from its last snapshot.</summary>
+    public TimeSpan PickTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the node refreshes its snapshot of every upstream for such picks.</summary>
+    public TimeSpan SnapshotRefresh { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a drained server's connections may go on; null lets them run until they end.</summary>
+    public TimeSpan? DrainTimeout { get; init; }
+
+    /// <summary>How long a runtime membership change waits for a majority of the nodes (cluster only).</summary>
+    public TimeSpan ReplicationTimeout { get; init; } = TimeSpan.FromSeconds(3);
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using Akka.Actor;
 using StreamLb.Balancing;
+using StreamLb.Balancing.Membership;
+using StreamLb.Clustering;
 using StreamLb.Configuration;
 using StreamLb.Connections;
 using StreamLb.Listening;
@@ -9,11 +11,13 @@ using StreamLb.Tls;
 namespace StreamLb.Hosting;
 
 /// <summary>
-/// A running node's actors: the connection ledger, the balancer region and one listener per <c>listen</c>.
-/// <see cref="Start"/> creates them in an actor system; the handle answers questions about them.
+/// A running node's actors: the connection ledger, the balancers (a local region, or the cluster's shard region when
+/// the actor system is clustered), the fallback picker and one listener per <c>listen</c>. In a cluster the listeners
+/// bind once the node is up, so that no connection waits on a cluster it has not joined.
 /// </summary>
 public sealed class StreamLbNode
 {
+    private readonly TaskCompletionSource<IReadOnlyList<IActorRef>> _listeners = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _connectionNumber;
 
     private StreamLbNode(ActorSystem system, StreamConfig config, NodeOptions options)
@@ -29,22 +33,46 @@ public sealed class StreamLbNode
 
     public NodeOptions Options { get; }
 
+    public bool Clustered { get; private init; }
+
     public IActorRef Ledger { get; private set; } = ActorRefs.Nobody;
 
     public IActorRef Balancers { get; private set; } = ActorRefs.Nobody;
 
-    public IReadOnlyList<IActorRef> Listeners { get; private set; } = [];
-
     public static StreamLbNode Start(ActorSystem system, StreamConfig config, NodeOptions? options = null)
     {
-        var node = new StreamLbNode(system, config, options ?? new NodeOptions());
-        var time = node.Options.Time;
-        var random = node.Options.RandomFactory;
-        node.Balancers = system.ActorOf(
-            LocalBalancerRegion.Props(config, upstream => BalancerActor.Props(upstream, new LocalLedgerDirectory(), time, random())), "balancers");
-        node.Ledger = system.ActorOf(ConnectionLedger.Props(node.Options.Node, node.Balancers), ConnectionLedger.Name);
+        var clustered = system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal);
+        options ??= new NodeOptions();
+        if (clustered)
+            options = options with { Node = NodeNames.Of(Akka.Cluster.Cluster.Get(system).SelfUniqueAddress) };
+        var node = new StreamLbNode(system, config, options) { Clustered = clustered };
+
+        var settings = new BalancerSettings
+        {
+            Ledgers = clustered ? new ClusterLedgerDirectory() : new LocalLedgerDirectory(),
+            Membership = clustered ? new ReplicatedMembershipStore(options.ReplicationTimeout) : new LocalMembershipStore(),
+            Time = options.Time,
+            RandomFactory = options.RandomFactory,
+            DrainTimeout = options.DrainTimeout,
+            WatchClusterMembers = clustered,
+        };
+        node.Balancers = clustered
+            ? BalancerShardRegion.Start(system, config, settings)
+            : system.ActorOf(LocalBalancerRegion.Props(config, upstream => BalancerActor.Props(upstream, settings)), "balancers");
+        node.Ledger = system.ActorOf(ConnectionLedger.Props(options.Node, node.Balancers), ConnectionLedger.Name);
+        var fallback = system.ActorOf(FallbackPicker.Props(node.Balancers, config.Upstreams.Select(u => u.Name).ToList(), options.SnapshotRefresh), "fallback-picker");
+
+        if (clustered)
+            Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => node.StartListeners(fallback));
+        else
+            node.StartListeners(fallback);
+        return node;
+    }
+
+    private void StartListeners(IActorRef fallback)
+    {
         var listeners = new List<IActorRef>();
-        foreach (var server in config.Servers)
+        foreach (var server in Config.Servers)
         {
             var tls = server.Tls is null ? null : ServerTlsOptions.Create(server.Tls);
             foreach (var listen in server.Listens)
@@ -53,32 +81,34 @@ public sealed class StreamLbNode
                 {
                     Listen = listen,
                     Server = server,
-                    HashKey = config.FindUpstream(server.ProxyPass)?.HashKey,
+                    HashKey = Config.FindUpstream(server.ProxyPass)?.HashKey,
                     Tls = listen.Ssl ? tls : null,
-                    Node = node.Options.Node,
-                    Balancers = node.Balancers,
-                    Ledger = node.Ledger,
-                    PickTimeout = node.Options.PickTimeout,
+                    Node = Options.Node,
+                    Balancers = Balancers,
+                    Ledger = Ledger,
+                    FallbackPicker = fallback,
+                    PickTimeout = Options.PickTimeout,
                 };
-                listeners.Add(system.ActorOf(ListenerActor.Props(settings, node.NextConnectionNumber), $"listener-{listeners.Count + 1}"));
+                listeners.Add(System.ActorOf(ListenerActor.Props(settings, NextConnectionNumber), $"listener-{listeners.Count + 1}"));
             }
         }
 
-        node.Listeners = listeners;
-        return node;
+        _listeners.TrySetResult(listeners);
     }
 
     /// <summary>The bound address of every listener, in config order (ports resolved when the config says 0).</summary>
     public async Task<IReadOnlyList<EndPoint>> WhenBound(TimeSpan timeout)
     {
-        var bound = await Task.WhenAll(Listeners.Select(l => l.Ask<ListenerActor.Bound>(ListenerActor.GetBinding.Instance, timeout))).ConfigureAwait(false);
+        var listeners = await _listeners.Task.WaitAsync(timeout).ConfigureAwait(false);
+        var bound = await Task.WhenAll(listeners.Select(l => l.Ask<ListenerActor.Bound>(ListenerActor.GetBinding.Instance, timeout))).ConfigureAwait(false);
         return bound.Select(b => b.LocalAddress).ToArray();
     }
 
     /// <summary>Live client connections on this node (connection actors alive).</summary>
     public async Task<int> CountConnections(TimeSpan timeout)
     {
-        var counts = await Task.WhenAll(Listeners.Select(l => l.Ask<int>(ListenerActor.GetConnectionCount.Instance, timeout))).ConfigureAwait(false);
+        var listeners = await _listeners.Task.WaitAsync(timeout).ConfigureAwait(false);
+        var counts = await Task.WhenAll(listeners.Select(l => l.Ask<int>(ListenerActor.GetConnectionCount.Instance, timeout))).ConfigureAwait(false);
         return counts.Sum();
     }
 

@@ -26,6 +26,9 @@ public sealed record ListenerSettings
     /// <summary>The node's connection ledger.</summary>
     public required IActorRef Ledger { get; init; }
 
-    /// <summary>How long a pick may wait for the balancer before the connection gives up on it.</summary>
-    public TimeSpan PickTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Answers picks from the last snapshot when the balancer does not answer within <see cref="PickTimeout"/>.</summary>
+    public required IActorRef FallbackPicker { get; init; }
+
+    /// <summary>How long a pick may wait for the balancer before the fallback picker answers instead.</summary>
+    public TimeSpan PickTimeout { get; init; } = TimeSpan.FromSeconds(1);
 }
