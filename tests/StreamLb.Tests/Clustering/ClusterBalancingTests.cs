@@ -1,0 +1,159 @@
+using System.Net.WebSockets;
+using Akka.Actor;
+using Akka.Cluster;
+using StreamLb.EchoBackend;
+using StreamLb.Tests.Integration;
+using Xunit;
+
+namespace StreamLb.Tests.Clustering;
+
+/// <summary>
+/// Three nodes in one cluster, two echo backends: connections through any node are counted once, cluster-wide, and
+/// least_conn picks by those counts, also when opens and closes happen on different nodes.
+/// </summary>
+public sealed class ClusterBalancingTests : IAsyncLifetime
+{
+    private EchoServer[] _backends = [];
+    private ClusterHarness _cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        _backends = await NodeHarness.StartEchoBackends(2);
+        _cluster = await ClusterHarness.StartAsync(3, $$"""
+            stream {
+                upstream backend {
+                    least_conn;
+                    server {{_backends[0].EndPoint}};
+                    server {{_backends[1].EndPoint}};
+                }
+                server {
+                    listen 127.0.0.1:0 ssl;
+                    ssl_certificate {cert};
+                    ssl_certificate_key {key};
+                    proxy_pass backend;
+                }
+            }
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        foreach (var backend in _backends)
+            await backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Connections_through_different_nodes_are_counted_once_and_match_the_backends()
+    {
+        var clients = new List<ClientWebSocket>();
+        foreach (var node in _cluster.Nodes)
+        {
+            for (var i = 0; i < 2; i++)
+                clients.Add(await OpenAndEcho(node));
+        }
+
+        // Every node's view of the balancer is the same, and it is what the backends see.
+        foreach (var node in _cluster.Nodes)
+        {
+            var snapshot = await node.Snapshot();
+            Assert.Equal(6, snapshot.TotalActive);
+            Assert.Equal([3, 3], snapshot.Servers.Select(s => s.Active));
+        }
+
+        await AwaitAssert(() => Assert.Equal([3, 3], _backends.Select(b => b.ActiveConnections)));
+
+        await Task.WhenAll(clients.Select(c => c.CloseAsync()));
+        await AwaitAssert(async () =>
+        {
+            foreach (var node in _cluster.Nodes)
+                Assert.Equal(0, (await node.Snapshot()).TotalActive);
+        });
+    }
+
+    [Fact]
+    public async Task Least_conn_uses_the_cluster_wide_counts_when_opens_and_closes_happen_on_different_nodes()
+    {
+        var (a, b) = (_cluster.Nodes[0], _cluster.Nodes[1]);
+
+        // Six through node A: three on each backend.
+        var throughA = new List<(ClientWebSocket Client, int Backend)>();
+        for (var i = 0; i < 6; i++)
+            throughA.Add(await OpenAndSee(a));
+        Assert.Equal(3, throughA.Count(c => c.Backend == 0));
+
+        // A's clients on backend 0 leave: the cluster now has 0 there and 3 on backend 1.
+        foreach (var (client, _) in throughA.Where(c => c.Backend == 0))
+            await client.CloseAsync();
+        await AwaitAssert(async () => Assert.Equal([0, 3], (await b.Snapshot()).Servers.Select(s => s.Active)));
+
+        // Node B has seen none of this itself. Counting only its own connections it would alternate (2 and 1);
+        // with the cluster's counts all three go to backend 0.
+        var throughB = new List<(ClientWebSocket Client, int Backend)>();
+        for (var i = 0; i < 3; i++)
+            throughB.Add(await OpenAndSee(b));
+
+        Assert.All(throughB, c => Assert.Equal(0, c.Backend));
+        Assert.Equal([3, 3], (await _cluster.Nodes[2].Snapshot()).Servers.Select(s => s.Active));
+        Assert.Equal([3, 3], _backends.Select(x => x.ActiveConnections));
+    }
+
+    [Fact]
+    public async Task A_node_removed_from_the_cluster_has_its_connections_dropped_from_the_counts()
+    {
+        var (a, c) = (_cluster.Nodes[0], _cluster.Nodes[2]);
+        var home = await _cluster.BalancerHome();
+        if (home == c)
+            (a, c) = (_cluster.Nodes[2], _cluster.Nodes[0]); // keep the balancer on a surviving node
+        for (var i = 0; i < 2; i++)
+            await OpenAndEcho(a);
+        for (var i = 0; i < 3; i++)
+            await OpenAndEcho(c);
+        Assert.Equal(5, (await a.Snapshot()).TotalActive);
+
+        // C is downed as if it had crashed: its connections cannot be released by it any more.
+        Akka.Cluster.Cluster.Get(a.System).Down(c.Address);
+
+        await AwaitAssert(async () => Assert.Equal(2, (await a.Snapshot()).TotalActive));
+    }
+
+    private static async Task<ClientWebSocket> OpenAndEcho(ClusterNode node)
+    {
+        var client = await WebSocketClient.ConnectAsync(node.Port);
+        var (echoed, _) = await client.EchoAsync([1, 2, 3], WebSocketMessageType.Binary);
+        Assert.Equal([1, 2, 3], echoed);
+        return client;
+    }
+
+    /// <summary>Opens a connection through <paramref name="node"/> and tells which backend took it.</summary>
+    private async Task<(ClientWebSocket Client, int Backend)> OpenAndSee(ClusterNode node)
+    {
+        var before = _backends.Select(b => b.TotalConnections).ToArray();
+        var client = await OpenAndEcho(node);
+        var backend = Enumerable.Range(0, _backends.Length).Single(i => _backends[i].TotalConnections > before[i]);
+        return (client, backend);
+    }
+
+    internal static async Task AwaitAssert(Func<Task> assertion)
+    {
+        var deadline = DateTime.UtcNow + ClusterHarness.Patience;
+        while (true)
+        {
+            try
+            {
+                await assertion();
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    internal static Task AwaitAssert(Action assertion) => AwaitAssert(() =>
+    {
+        assertion();
+        return Task.CompletedTask;
+    });
+}
