@@ -11,7 +11,7 @@ internal sealed class ParseContext(List<ConfigError> errors)
         "stream", "upstream", "server", "listen", "proxy_pass", "least_conn", "random", "hash", "include",
         "proxy_connect_timeout", "proxy_timeout", "proxy_half_close", "proxy_next_upstream", "proxy_next_upstream_tries",
         "proxy_next_upstream_timeout", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
-        "ssl_handshake_timeout",
+        "ssl_handshake_timeout", "health_check", "health_check_timeout",
     ];
 
     public void Error(ConfigDirective d, string message) => Error(d.Location, d.Name, message);
@@ -48,6 +48,10 @@ internal sealed class ParseContext(List<ConfigError> errors)
 
     public static int? Number(string text, int min) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min ? n : null;
+
+    /// <summary>A <c>key=value</c> parameter split at its first <c>=</c>; a bare flag has an empty value.</summary>
+    public static (string Key, string Value) SplitParameter(string parameter) =>
+        parameter.IndexOf('=') is var eq and >= 0 ? (parameter[..eq], parameter[(eq + 1)..]) : (parameter, "");
 
     private bool HasArgs(ConfigDirective d, int min, int max)
     {

@@ -74,7 +74,7 @@ internal static class UpstreamParser
         var server = new UpstreamServerConfig { Address = address, Location = d.Location };
         foreach (var parameter in d.Args.Skip(1))
         {
-            var (key, value) = parameter.IndexOf('=') is var eq and >= 0 ? (parameter[..eq], parameter[(eq + 1)..]) : (parameter, "");
+            var (key, value) = ParseContext.SplitParameter(parameter);
             var next = key switch
             {
                 "weight" when ParseContext.Number(value, 1) is { } weight => server with { Weight = weight },
