@@ -168,30 +168,14 @@ internal sealed class ConfigParser(List<ConfigError> errors)
         };
     }
 
-    private HealthCheckConfig? ParseHealthCheck(ConfigDirective d)
-    {
-        var check = new HealthCheckConfig { Location = d.Location };
-        foreach (var parameter in d.Args)
+    private HealthCheckConfig? ParseHealthCheck(ConfigDirective d) =>
+        _context.Parameters(d, 0, new HealthCheckConfig { Location = d.Location }, (check, _, key, value) => key switch
         {
-            var (key, value) = ParseContext.SplitParameter(parameter);
-            var next = key switch
-            {
-                "interval" when TimeValue.TryParse(value, out var interval) && interval > TimeSpan.Zero => check with { Interval = interval },
-                "fails" when ParseContext.Number(value, 1) is { } fails => check with { Fails = fails },
-                "passes" when ParseContext.Number(value, 1) is { } passes => check with { Passes = passes },
-                _ => null,
-            };
-            if (next is null)
-            {
-                _context.Error(d, $"invalid parameter \"{parameter}\" in \"health_check\" directive");
-                return null;
-            }
-
-            check = next;
-        }
-
-        return check;
-    }
+            "interval" when TimeValue.TryParse(value, out var interval) && interval > TimeSpan.Zero => check with { Interval = interval },
+            "fails" when ParseContext.Number(value, 1) is { } fails => check with { Fails = fails },
+            "passes" when ParseContext.Number(value, 1) is { } passes => check with { Passes = passes },
+            _ => null,
+        });
 
     // One balancer probes an upstream for every server block that proxies to it, so they must agree on how.
     private void AddHealthCheck(string upstream, HealthCheckConfig check)

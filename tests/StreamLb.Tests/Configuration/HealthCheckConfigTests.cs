@@ -1,5 +1,6 @@
 using StreamLb.Configuration;
 using Xunit;
+using static StreamLb.Tests.Configuration.ParsedText;
 
 namespace StreamLb.Tests.Configuration;
 
@@ -146,16 +147,6 @@ public sealed class HealthCheckConfigTests
     }
 
     private static HealthCheckConfig Check(string directives) => Valid(Server(directives)).Upstreams[0].HealthCheck!;
-
-    private static StreamConfig Valid(string text)
-    {
-        var result = ConfigLoader.Parse(text, "test.conf");
-        Assert.Empty(result.Errors.Select(e => e.ToString()));
-        return result.Config!;
-    }
-
-    private static string[] Errors(string text) =>
-        ConfigLoader.Parse(text, "test.conf").Errors.Select(e => e.ToString()).ToArray();
 
     // Lines: 1 stream, 2 upstream, 3 the directives.
     private static string Server(string directives) => $$"""
