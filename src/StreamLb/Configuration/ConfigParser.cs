@@ -11,6 +11,7 @@ internal sealed class ConfigParser(List<ConfigError> errors)
     private readonly List<UpstreamConfig> _upstreams = [];
     private readonly List<ServerDraft> _servers = [];
     private readonly HashSet<(string Host, int Port)> _listens = [];
+    private readonly Dictionary<string, HealthCheckConfig> _healthChecks = [];
     private readonly ProxySettings _streamSettings = new();
 
     public StreamConfig Parse(IReadOnlyList<ConfigDirective> directives, string sourceFile)
@@ -34,7 +35,9 @@ internal sealed class ConfigParser(List<ConfigError> errors)
 
         var implicitUpstreams = new List<UpstreamConfig>();
         var servers = _servers.Select(s => BuildServer(s, implicitUpstreams)).ToList();
-        return new StreamConfig { Upstreams = [.. _upstreams, .. implicitUpstreams], Servers = servers, SourceFile = sourceFile };
+        var upstreams = _upstreams.Concat(implicitUpstreams)
+            .Select(u => _healthChecks.TryGetValue(u.Name, out var check) ? u with { HealthCheck = check } : u);
+        return new StreamConfig { Upstreams = [.. upstreams], Servers = servers, SourceFile = sourceFile };
     }
 
     private void ParseStream(IReadOnlyList<ConfigDirective> block)
@@ -93,6 +96,14 @@ internal sealed class ConfigParser(List<ConfigError> errors)
                     else
                         draft.ProxyPass = new Setting<string>(c.Args[0], c.Location);
                     break;
+                case "health_check":
+                    if (!_context.IsSimple(c, 0, int.MaxValue))
+                        break;
+                    if (draft.HealthCheck is not null)
+                        _context.Duplicate(c);
+                    else
+                        draft.HealthCheck = ParseHealthCheck(c);
+                    break;
                 default:
                     if (!draft.Settings.TryRead(c, _context))
                         _context.NotAllowedHere(c);
@@ -135,8 +146,8 @@ internal sealed class ConfigParser(List<ConfigError> errors)
             _context.Error(draft.Location, "server", "no \"listen\" is defined for server");
         if (draft.ProxyPass is null)
             _context.Error(draft.Location, "server", "no \"proxy_pass\" is defined for server");
-        else
-            ResolveUpstream(draft.ProxyPass, implicitUpstreams);
+        else if (ResolveUpstream(draft.ProxyPass, implicitUpstreams) && draft.HealthCheck is { } check)
+            AddHealthCheck(draft.ProxyPass.Value, check with { Timeout = s.HealthCheckTimeout?.Value ?? check.Timeout });
 
         var sslListen = draft.Listens.FirstOrDefault(l => l.Ssl);
         var server = new ProxyServerConfig
@@ -157,16 +168,34 @@ internal sealed class ConfigParser(List<ConfigError> errors)
         };
     }
 
+    private HealthCheckConfig? ParseHealthCheck(ConfigDirective d) =>
+        _context.Parameters(d, 0, new HealthCheckConfig { Location = d.Location }, (check, _, key, value) => key switch
+        {
+            "interval" when TimeValue.TryParse(value, out var interval) && interval > TimeSpan.Zero => check with { Interval = interval },
+            "fails" when ParseContext.Number(value, 1) is { } fails => check with { Fails = fails },
+            "passes" when ParseContext.Number(value, 1) is { } passes => check with { Passes = passes },
+            _ => null,
+        });
+
+    // One balancer probes an upstream for every server block that proxies to it, so they must agree on how.
+    private void AddHealthCheck(string upstream, HealthCheckConfig check)
+    {
+        if (!_healthChecks.TryGetValue(upstream, out var first))
+            _healthChecks[upstream] = check;
+        else if (!first.SameSettings(check))
+            _context.Error(check.Location, "health_check", $"conflicting \"health_check\" for upstream \"{upstream}\"");
+    }
+
     // Like nginx, a proxy_pass to host:port that names no upstream makes an upstream of that one server.
-    private void ResolveUpstream(Setting<string> proxyPass, List<UpstreamConfig> implicitUpstreams)
+    private bool ResolveUpstream(Setting<string> proxyPass, List<UpstreamConfig> implicitUpstreams)
     {
         var name = proxyPass.Value;
         if (_upstreams.Any(u => u.Name == name) || implicitUpstreams.Any(u => u.Name == name))
-            return;
+            return true;
         if (HostPort.ParseServer(name) is not null)
         {
             _context.Error(proxyPass.Location, "proxy_pass", $"no upstream \"{name}\" for \"proxy_pass\" directive");
-            return;
+            return false;
         }
 
         implicitUpstreams.Add(new UpstreamConfig
@@ -175,6 +204,7 @@ internal sealed class ConfigParser(List<ConfigError> errors)
             Servers = [new UpstreamServerConfig { Address = name, Location = proxyPass.Location }],
             Location = proxyPass.Location,
         });
+        return true;
     }
 
     private TlsConfig? BuildTls(ListenConfig listen, ProxySettings s)
@@ -216,6 +246,9 @@ internal sealed class ConfigParser(List<ConfigError> errors)
         public bool HasListen { get; set; }
 
         public Setting<string>? ProxyPass { get; set; }
+
+        /// <summary>Without its timeout, which may come from the stream block; null when off or wrong.</summary>
+        public HealthCheckConfig? HealthCheck { get; set; }
 
         public ProxySettings Settings { get; } = new();
     }

@@ -11,7 +11,7 @@ internal sealed class ParseContext(List<ConfigError> errors)
         "stream", "upstream", "server", "listen", "proxy_pass", "least_conn", "random", "hash", "include",
         "proxy_connect_timeout", "proxy_timeout", "proxy_half_close", "proxy_next_upstream", "proxy_next_upstream_tries",
         "proxy_next_upstream_timeout", "ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers",
-        "ssl_handshake_timeout",
+        "ssl_handshake_timeout", "health_check", "health_check_timeout",
     ];
 
     public void Error(ConfigDirective d, string message) => Error(d.Location, d.Name, message);
@@ -48,6 +48,30 @@ internal sealed class ParseContext(List<ConfigError> errors)
 
     public static int? Number(string text, int min) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min ? n : null;
+
+    /// <summary>
+    /// <paramref name="initial"/> with the parameters of <paramref name="d"/> from <paramref name="skip"/> on applied
+    /// by <paramref name="apply"/> (current, parameter, key, value; a bare flag has an empty value); null once it has
+    /// reported the first parameter that <paramref name="apply"/> rejects with null.
+    /// </summary>
+    public T? Parameters<T>(ConfigDirective d, int skip, T initial, Func<T, string, string, string, T?> apply)
+        where T : class
+    {
+        var result = initial;
+        foreach (var parameter in d.Args.Skip(skip))
+        {
+            var (key, value) = parameter.IndexOf('=') is var eq and >= 0 ? (parameter[..eq], parameter[(eq + 1)..]) : (parameter, "");
+            if (apply(result, parameter, key, value) is not { } next)
+            {
+                Error(d, $"invalid parameter \"{parameter}\" in \"{d.Name}\" directive");
+                return null;
+            }
+
+            result = next;
+        }
+
+        return result;
+    }
 
     private bool HasArgs(ConfigDirective d, int min, int max)
     {

@@ -23,6 +23,7 @@ internal sealed class ProxySettings
     public Setting<SslProtocols>? Protocols;
     public Setting<IReadOnlyList<TlsCipherSuite>?>? Ciphers;
     public Setting<TimeSpan>? HandshakeTimeout;
+    public Setting<TimeSpan>? HealthCheckTimeout;
 
     private delegate bool ValueParser<T>(ConfigDirective directive, ParseContext context, out T value);
 
@@ -40,6 +41,7 @@ internal sealed class ProxySettings
         Protocols = Protocols ?? outer.Protocols,
         Ciphers = Ciphers ?? outer.Ciphers,
         HandshakeTimeout = HandshakeTimeout ?? outer.HandshakeTimeout,
+        HealthCheckTimeout = HealthCheckTimeout ?? outer.HealthCheckTimeout,
     };
 
     /// <summary>Sets the value of <paramref name="d"/>; false when it is not one of these directives.</summary>
@@ -58,6 +60,7 @@ internal sealed class ProxySettings
             case "ssl_protocols": Set(d, context, ref Protocols, ParseProtocols, maxArgs: int.MaxValue); break;
             case "ssl_ciphers": Set(d, context, ref Ciphers, ParseCiphers); break;
             case "ssl_handshake_timeout": Set(d, context, ref HandshakeTimeout, ParseTime); break;
+            case "health_check_timeout": Set(d, context, ref HealthCheckTimeout, ParsePositiveTime); break;
             default: return false;
         }
 
@@ -76,6 +79,10 @@ internal sealed class ProxySettings
 
     private static bool ParseTime(ConfigDirective d, ParseContext context, out TimeSpan value) =>
         TimeValue.TryParse(d.Args[0], out value) || context.InvalidValue(d, d.Args[0]);
+
+    // A zero wait would fail every probe.
+    private static bool ParsePositiveTime(ConfigDirective d, ParseContext context, out TimeSpan value) =>
+        TimeValue.TryParse(d.Args[0], out value) && value > TimeSpan.Zero || context.InvalidValue(d, d.Args[0]);
 
     private static bool ParseFlag(ConfigDirective d, ParseContext context, out bool value)
     {

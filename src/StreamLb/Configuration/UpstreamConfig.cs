@@ -16,5 +16,8 @@ public sealed record UpstreamConfig
     /// <summary>Set by <c>hash KEY consistent</c> (ketama ring) as opposed to plain modulo hashing.</summary>
     public bool HashConsistent { get; init; }
 
+    /// <summary>Active health checks, enabled by <c>health_check</c> in a server block that proxies here; null when off.</summary>
+    public HealthCheckConfig? HealthCheck { get; init; }
+
     public SourceLocation Location { get; init; }
 }

@@ -71,30 +71,17 @@ internal static class UpstreamParser
             return null;
         }
 
-        var server = new UpstreamServerConfig { Address = address, Location = d.Location };
-        foreach (var parameter in d.Args.Skip(1))
+        var initial = new UpstreamServerConfig { Address = address, Location = d.Location };
+        return context.Parameters(d, 1, initial, (server, parameter, key, value) => key switch
         {
-            var (key, value) = parameter.IndexOf('=') is var eq and >= 0 ? (parameter[..eq], parameter[(eq + 1)..]) : (parameter, "");
-            var next = key switch
-            {
-                "weight" when ParseContext.Number(value, 1) is { } weight => server with { Weight = weight },
-                "max_conns" when ParseContext.Number(value, 0) is { } maxConns => server with { MaxConns = maxConns },
-                "max_fails" when ParseContext.Number(value, 0) is { } maxFails => server with { MaxFails = maxFails },
-                "fail_timeout" when TimeValue.TryParse(value, out var failTimeout) => server with { FailTimeout = failTimeout },
-                "backup" when parameter == key => server with { Backup = true },
-                "down" when parameter == key => server with { Down = true },
-                _ => null,
-            };
-            if (next is null)
-            {
-                context.Error(d, $"invalid parameter \"{parameter}\" in \"server\" directive");
-                return null;
-            }
-
-            server = next;
-        }
-
-        return server;
+            "weight" when ParseContext.Number(value, 1) is { } weight => server with { Weight = weight },
+            "max_conns" when ParseContext.Number(value, 0) is { } maxConns => server with { MaxConns = maxConns },
+            "max_fails" when ParseContext.Number(value, 0) is { } maxFails => server with { MaxFails = maxFails },
+            "fail_timeout" when TimeValue.TryParse(value, out var failTimeout) => server with { FailTimeout = failTimeout },
+            "backup" when parameter == key => server with { Backup = true },
+            "down" when parameter == key => server with { Down = true },
+            _ => null,
+        });
     }
 
     private static string? RandomMethod(ConfigDirective d, ParseContext context)

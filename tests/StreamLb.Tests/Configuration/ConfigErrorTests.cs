@@ -1,5 +1,6 @@
 using StreamLb.Configuration;
 using Xunit;
+using static StreamLb.Tests.Configuration.ParsedText;
 
 namespace StreamLb.Tests.Configuration;
 
@@ -364,7 +365,4 @@ public sealed class ConfigErrorTests
 
         Assert.Equal(new SourceLocation(folder.PathOf("relative.conf"), 1), error.Location);
     }
-
-    private static string[] Errors(string text) =>
-        ConfigLoader.Parse(text, "test.conf").Errors.Select(e => e.ToString()).ToArray();
 }

@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using StreamLb.Balancing;
 using StreamLb.Configuration;
 using Xunit;
+using static StreamLb.Tests.Configuration.ParsedText;
 
 namespace StreamLb.Tests.Configuration;
 
@@ -457,13 +458,6 @@ public sealed class ConfigLoaderTests
 
         Assert.Empty(config.Upstreams);
         Assert.Empty(config.Servers);
-    }
-
-    private static StreamConfig Valid(string text)
-    {
-        var result = ConfigLoader.Parse(text, "test.conf");
-        Assert.Empty(result.Errors.Select(e => e.ToString()));
-        return result.Config!;
     }
 
     // Lines: 1 stream, 2 upstream, 3 the body, 4 proxy_pass.
