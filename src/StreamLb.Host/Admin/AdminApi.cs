@@ -17,7 +17,7 @@ namespace StreamLb.Host.Admin;
 /// </summary>
 public sealed class AdminApi : IAsyncDisposable
 {
-    private const string Upstreams = "/api/stream/upstreams";
+    private const string UpstreamsPath = "/api/stream/upstreams";
 
     private readonly WebApplication _app;
     private readonly StreamLbNode _node;
@@ -78,7 +78,7 @@ public sealed class AdminApi : IAsyncDisposable
     {
         _app.Use(HandleErrors);
         _app.Use(Authorize);
-        var upstreams = _app.MapGroup(Upstreams);
+        var upstreams = _app.MapGroup(UpstreamsPath);
         upstreams.MapGet("/", GetAll);
         upstreams.MapGet("/{name}", GetOne);
         upstreams.MapPost("/{name}/servers", Add);
@@ -89,24 +89,24 @@ public sealed class AdminApi : IAsyncDisposable
     private async Task<IResult> GetAll(CancellationToken cancel)
     {
         var snapshots = await Task.WhenAll(_node.Config.Upstreams.Select(u => Snapshot(u.Name, cancel))).ConfigureAwait(false);
-        return Results.Json(snapshots.ToDictionary(s => s.Upstream, AdminJson.ToJson), AdminJsonContext.Default.DictionaryStringUpstreamJson);
+        return Results.Json(snapshots.ToDictionary(s => s.Upstream, AdminJson.ToJson), AdminJsonContext.Relaxed.DictionaryStringUpstreamJson);
     }
 
     private async Task<IResult> GetOne(string name, CancellationToken cancel) =>
-        Results.Json(AdminJson.ToJson(await Snapshot(KnownUpstream(name), cancel).ConfigureAwait(false)), AdminJsonContext.Default.UpstreamJson);
+        Results.Json(AdminJson.ToJson(await Snapshot(KnownUpstream(name), cancel).ConfigureAwait(false)), AdminJsonContext.Relaxed.UpstreamJson);
 
     private async Task<IResult> Add(string name, HttpContext context, CancellationToken cancel)
     {
         var add = await AdminJson.ReadAddServer(KnownUpstream(name), context.Request, cancel).ConfigureAwait(false);
         var server = await Change(add, cancel).ConfigureAwait(false);
-        context.Response.Headers.Location = $"{Upstreams}/{Uri.EscapeDataString(name)}/servers/{server.Id}";
-        return Results.Json(AdminJson.ToJson(server), AdminJsonContext.Default.PeerJson, statusCode: StatusCodes.Status201Created);
+        context.Response.Headers.Location = $"{UpstreamsPath}/{Uri.EscapeDataString(name)}/servers/{server.Id}";
+        return Results.Json(AdminJson.ToJson(server), AdminJsonContext.Relaxed.PeerJson, statusCode: StatusCodes.Status201Created);
     }
 
     private async Task<IResult> Update(string name, string id, HttpRequest request, CancellationToken cancel)
     {
         var update = await AdminJson.ReadUpdateServer(KnownUpstream(name), id, request, cancel).ConfigureAwait(false);
-        return Results.Json(AdminJson.ToJson(await Change(update, cancel).ConfigureAwait(false)), AdminJsonContext.Default.PeerJson);
+        return Results.Json(AdminJson.ToJson(await Change(update, cancel).ConfigureAwait(false)), AdminJsonContext.Relaxed.PeerJson);
     }
 
     private async Task<IResult> Remove(string name, string id, CancellationToken cancel)
@@ -197,5 +197,5 @@ public sealed class AdminApi : IAsyncDisposable
     private static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
     private static Task WriteError(HttpContext context, AdminError error) =>
-        Results.Json(error.ToJson(), AdminJsonContext.Default.ErrorJson, statusCode: error.Status).ExecuteAsync(context);
+        Results.Json(error.ToJson(), AdminJsonContext.Relaxed.ErrorJson, statusCode: error.Status).ExecuteAsync(context);
 }

@@ -25,12 +25,20 @@ internal sealed record ErrorJson(ErrorDetailJson Error);
 
 internal sealed record ErrorDetailJson(int Status, string Text, string Code);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(Dictionary<string, UpstreamJson>))]
 [JsonSerializable(typeof(UpstreamJson))]
 [JsonSerializable(typeof(PeerJson))]
 [JsonSerializable(typeof(ErrorJson))]
-internal sealed partial class AdminJsonContext : JsonSerializerContext;
+internal sealed partial class AdminJsonContext : JsonSerializerContext
+{
+    // The default encoder writes a quote as \u0022; the API is JSON for programs and people, never embedded in HTML.
+    public static AdminJsonContext Relaxed { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
 
 /// <summary>A request the admin API refuses: answered with the status and an nginx Plus style error object.</summary>
 internal sealed class AdminError(int status, string code, string text) : Exception(text)
@@ -63,7 +71,7 @@ internal sealed class AdminError(int status, string code, string text) : Excepti
 /// <summary>Snapshots to JSON, and request bodies to balancer messages.</summary>
 internal static class AdminJson
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 8 };
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 8 };
 
     public static UpstreamJson ToJson(UpstreamSnapshot upstream) =>
         new(upstream.Policy, upstream.Zombies, upstream.Servers.Select(ToJson).ToArray());
@@ -126,10 +134,13 @@ internal static class AdminJson
         {
             if (body.RootElement.ValueKind != JsonValueKind.Object)
                 throw AdminError.Invalid("the request body must be a JSON object");
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in body.RootElement.EnumerateObject())
             {
                 if (!fields.Contains(property.Name, StringComparer.Ordinal))
                     throw AdminError.Invalid($"unknown field \"{property.Name}\": expected {string.Join(", ", fields.Select(f => $"\"{f}\""))}");
+                if (!seen.Add(property.Name))
+                    throw AdminError.Invalid($"field \"{property.Name}\" is given twice");
             }
 
             return body;
