@@ -26,6 +26,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     private readonly List<ServerEntry> _zombies = [];
     private readonly Dictionary<string, Assignment> _assignments = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, (HealthTracker Tracker, IActorRef Probe)> _health = [];
     private IReadOnlyDictionary<string, ServerSpec> _specs = new Dictionary<string, ServerSpec>();
     private IActorRef _store = ActorRefs.Nobody;
 
@@ -53,6 +54,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         foreach (var ledger in _settings.Ledgers.Ledgers(Context))
             ledger.Tell(new LedgerResyncRequest(_config.Name, Self), Self);
         _store = Context.ActorOf(_settings.Membership.Props(_config.Name), "membership");
+        UpdateProbes();
         Timers.StartSingleTimer(RecoveryTimeout.Instance, RecoveryTimeout.Instance, _settings.RecoveryTimeout);
         if (_settings.WatchClusterMembers)
             Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
@@ -252,6 +254,28 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
             _zombies.Add(gone);
         _servers.Clear();
         _servers.AddRange(next);
+        UpdateProbes();
+    }
+
+    /// <summary>
+    /// One health probe per server, run by the balancer itself: wherever it lives, each backend sees one check per
+    /// interval for the whole cluster rather than one per node, and a verdict takes effect on every node's picks at once.
+    /// </summary>
+    private void UpdateProbes()
+    {
+        if (_config.HealthCheck is not { } check)
+            return;
+        foreach (var server in _servers.Where(s => !_health.ContainsKey(s.Address)))
+        {
+            var probe = Context.ActorOf(HealthProbeActor.Props(server.Address, check), $"probe-{server.Id}");
+            _health[server.Address] = (new HealthTracker(check.Fails, check.Passes, _time), probe);
+        }
+
+        foreach (var gone in _health.Keys.Where(a => _servers.All(s => s.Address != a)).ToList())
+        {
+            Context.Stop(_health[gone].Probe);
+            _health.Remove(gone);
+        }
     }
 
     private void OnDrainExpired(DrainExpired expired)
@@ -266,6 +290,21 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     private void OnProbeResult(ProbeResult probe)
     {
+        if (!_health.TryGetValue(probe.Address, out var health) || FindByAddress(probe.Address) is not { } server)
+            return;
+        var tracker = health.Tracker;
+        if (tracker.Record(probe.Passed, probe.Error))
+        {
+            if (tracker.Healthy)
+                _log.Info("upstream server {0} of upstream \"{1}\" passed its health checks: back in rotation", probe.Address, _config.Name);
+            else
+                _log.Warning("upstream server {0} of upstream \"{1}\" failed {2} health check(s) ({3}): out of rotation",
+                    probe.Address, _config.Name, tracker.ConsecutiveFails, probe.Error);
+        }
+
+        server.Healthy = tracker.Healthy;
+        server.Health = new HealthSnapshot(tracker.Healthy, tracker.Checks, tracker.ConsecutiveFails, tracker.LastChecked,
+            tracker.ConsecutiveFails > 0 ? tracker.LastError : null);
     }
 
     private void DropNode(string node)

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using StreamLb.Configuration;
 
 namespace StreamLb.Balancing;
 
@@ -13,12 +14,20 @@ public sealed class FallbackPicker : ReceiveActor, IWithTimers
     private readonly Dictionary<string, UpstreamSnapshot> _snapshots = [];
     private readonly Dictionary<string, Dictionary<string, int>> _picked = [];
 
-    public FallbackPicker(IActorRef balancers, IReadOnlyList<string> upstreams, TimeSpan refresh)
+    public FallbackPicker(IActorRef balancers, IReadOnlyList<UpstreamConfig> upstreams, TimeSpan refresh)
     {
+        // Until a balancer has answered once, the config's servers with no connections stand in for its snapshot.
+        foreach (var upstream in upstreams)
+        {
+            _snapshots[upstream.Name] = new UpstreamSnapshot(upstream.Name, upstream.Policy, upstream.Servers
+                .Select((s, i) => new ServerSnapshot(i, s.Address, s.Weight, 0, s.Down ? ServerState.Down : ServerState.Up, s.Backup, s.MaxConns))
+                .ToList());
+        }
+
         Receive<Refresh>(_ =>
         {
             foreach (var upstream in upstreams)
-                balancers.Ask<UpstreamSnapshot>(new GetUpstreamSnapshot(upstream), refresh).PipeTo(Self, failure: _ => Stale.Instance);
+                balancers.Ask<UpstreamSnapshot>(new GetUpstreamSnapshot(upstream.Name), refresh).PipeTo(Self, failure: _ => Stale.Instance);
         });
         Receive<UpstreamSnapshot>(snapshot =>
         {
@@ -33,13 +42,13 @@ public sealed class FallbackPicker : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef balancers, IReadOnlyList<string> upstreams, TimeSpan refresh) =>
+    public static Props Props(IActorRef balancers, IReadOnlyList<UpstreamConfig> upstreams, TimeSpan refresh) =>
         Akka.Actor.Props.Create(() => new FallbackPicker(balancers, upstreams, refresh));
 
     private object Pick(Acquire acquire)
     {
         if (!_snapshots.TryGetValue(acquire.Upstream, out var snapshot))
-            return new NoServerAvailable(acquire.ConnectionId, $"the balancer of upstream \"{acquire.Upstream}\" is unreachable and no snapshot of it is known yet");
+            return new NoServerAvailable(acquire.ConnectionId, $"unknown upstream \"{acquire.Upstream}\"");
         var picked = _picked.TryGetValue(acquire.Upstream, out var known) ? known : _picked[acquire.Upstream] = [];
         int Active(ServerSnapshot s) => s.Active + picked.GetValueOrDefault(s.Address);
         var open = snapshot.Servers

@@ -93,7 +93,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Become(Picking);
         var hashKey = _settings.HashKey is null ? null : HashKeys.Expand(_settings.HashKey, _client.RemoteAddress, _client.LocalAddress);
         _acquire = new Acquire(_upstream, _id, _settings.Node, hashKey, _tried.ToArray());
-        _settings.Balancers.Tell(_acquire);
+        // Through the ledger, like the Release that ends it: one path keeps an ask and its release in order.
+        _settings.Ledger.Tell(_acquire);
         Timers.StartSingleTimer(PickTimeout.Instance, PickTimeout.Instance, _settings.PickTimeout);
     }
 
@@ -211,7 +212,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         _relay?.Abort(new IOException("the connection actor stopped"));
-        if (_server is not null)
+        // Also when no answer came: the balancer may still count an ask that is on its way.
+        if (_server is not null || _acquire is not null)
             _settings.Ledger.Tell(new ConnectionLedger.Untrack(_upstream, _id));
     }
 

@@ -56,6 +56,7 @@ public sealed class ConnectionLedger : ReceiveActor
     {
         // Release and ConnectFailed leave through here, after any report that listed the connection, so a resync can
         // never bring back a released connection. They go out even when untracked: Untrack may come before Track did.
+        Receive<Acquire>(acquire => balancerRegion.Forward(acquire));
         Receive<Track>(track =>
         {
             ConnectionsOf(track.Upstream)[track.ConnectionId] = new Live(track.Server, Sender);

@@ -17,6 +17,9 @@ public sealed record NodeOptions
     /// <summary>How often the node refreshes its snapshot of every upstream for such picks.</summary>
     public TimeSpan SnapshotRefresh { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a clustered node waits for its balancers to answer before it listens anyway.</summary>
+    public TimeSpan WarmUpTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How long a drained server's connections may go on; null lets them run until they end.</summary>
     public TimeSpan? DrainTimeout { get; init; }
 

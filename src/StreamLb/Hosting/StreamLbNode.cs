@@ -1,5 +1,6 @@
 using System.Net;
 using Akka.Actor;
+using Akka.Event;
 using StreamLb.Balancing;
 using StreamLb.Balancing.Membership;
 using StreamLb.Clustering;
@@ -60,13 +61,31 @@ public sealed class StreamLbNode
             ? BalancerShardRegion.Start(system, config, settings)
             : system.ActorOf(LocalBalancerRegion.Props(config, upstream => BalancerActor.Props(upstream, settings)), "balancers");
         node.Ledger = system.ActorOf(ConnectionLedger.Props(options.Node, node.Balancers), ConnectionLedger.Name);
-        var fallback = system.ActorOf(FallbackPicker.Props(node.Balancers, config.Upstreams.Select(u => u.Name).ToList(), options.SnapshotRefresh), "fallback-picker");
+        var fallback = system.ActorOf(FallbackPicker.Props(node.Balancers, config.Upstreams, options.SnapshotRefresh), "fallback-picker");
 
         if (clustered)
-            Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => node.StartListeners(fallback));
+            Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => _ = node.WarmUpThenListen(fallback));
         else
             node.StartListeners(fallback);
         return node;
+    }
+
+    /// <summary>
+    /// The first message to a sharded balancer starts it (shard allocation, membership read): ask every balancer once
+    /// before accepting connections, so the first clients do not wait on that. Bounded: a node listens anyway.
+    /// </summary>
+    private async Task WarmUpThenListen(IActorRef fallback)
+    {
+        try
+        {
+            await Task.WhenAll(Config.Upstreams.Select(u => Snapshot(u.Name, Options.WarmUpTimeout))).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            Akka.Event.Logging.GetLogger(System, nameof(StreamLbNode)).Warning("the balancers did not answer within {0}; listening anyway", Options.WarmUpTimeout);
+        }
+
+        StartListeners(fallback);
     }
 
     private void StartListeners(IActorRef fallback)

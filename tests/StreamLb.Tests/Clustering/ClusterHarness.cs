@@ -33,17 +33,18 @@ internal sealed class ClusterHarness : IAsyncDisposable
         var systems = new List<ActorSystem>();
         for (var i = 0; i < count; i++)
         {
-            var system = ActorSystem.Create(ClusterOptions.SystemName, ClusterBootstrap.ConfigFor(clusterOptions, "akka.loglevel = WARNING"));
+            var system = ActorSystem.Create(ClusterOptions.SystemName, ClusterBootstrap.ConfigFor(clusterOptions, "akka.loglevel = WARNING\nakka.coordinated-shutdown.run-by-actor-system-terminate = off"));
             var cluster = Akka.Cluster.Cluster.Get(system);
             cluster.Join(i == 0 ? cluster.SelfAddress : Akka.Cluster.Cluster.Get(systems[0]).SelfAddress);
             systems.Add(system);
         }
 
         await Task.WhenAll(systems.Select(WhenUp));
+        // All nodes start sharding together: the coordinator reads its state from the other nodes' replicas.
+        var started = systems.Select(system => StreamLbNode.Start(system, config.Config!, options)).ToList();
         var nodes = new List<ClusterNode>();
-        foreach (var system in systems)
+        foreach (var (system, node) in systems.Zip(started))
         {
-            var node = StreamLbNode.Start(system, config.Config!, options);
             var bound = await node.WhenBound(Patience);
             nodes.Add(new ClusterNode(system, node, ((IPEndPoint)bound[0]).Port));
         }
@@ -54,7 +55,9 @@ internal sealed class ClusterHarness : IAsyncDisposable
     /// <summary>The node whose shard region hosts the balancer entity of <paramref name="upstream"/>, once one does.</summary>
     public async Task<ClusterNode> BalancerHome(string upstream = "backend")
     {
-        foreach (var node in Nodes.Where(n => !n.System.WhenTerminated.IsCompleted))
+        var alive = Nodes.Where(n => !n.System.WhenTerminated.IsCompleted).ToList();
+        await alive[0].Snapshot(upstream); // the entity starts on its first message
+        foreach (var node in alive)
         {
             var region = ClusterSharding.Get(node.System).ShardRegion(BalancerShardRegion.TypeName);
             var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, Patience);
