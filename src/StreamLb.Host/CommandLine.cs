@@ -1,18 +1,28 @@
 using System.Globalization;
+using System.Net;
+using StreamLb.Configuration;
 
 namespace StreamLb.Host;
 
-/// <summary>The parsed command line: <c>run -c FILE [--demo]</c> or <c>check -c FILE</c>.</summary>
+/// <summary>The parsed command line: <c>run [-c FILE] [options]</c> or <c>check -c FILE</c>.</summary>
 public sealed record CommandLine
 {
     public const string DefaultConfig = "cluster-config/streamlb.conf";
 
     public const string Usage = """
         usage:
-          streamlb run   [-c FILE] [--demo]    run a node (default config: cluster-config/streamlb.conf)
+          streamlb run   [-c FILE] [options]   run a node (default config: cluster-config/streamlb.conf)
           streamlb check -c FILE               check a config file: prints "ok" or every error, exit code 1 on errors
 
-          --demo    also start an echo backend on every loopback server of the config's upstreams
+        run options:
+          --demo                  also start an echo backend on every loopback server of the config's upstreams
+          --cluster-host HOST     the address other nodes reach this one at (default 127.0.0.1)
+          --cluster-port N        the cluster (remoting) port (default 4053; 0 picks a free one)
+          --seed HOST:PORT        a seed node to join (repeatable); without seeds the node forms a cluster of one
+          --admin HOST:PORT|off   the admin API (default 127.0.0.1:8081)
+          --admin-token TOKEN     bearer token for admin changes (or STREAMLB_ADMIN_TOKEN); required off loopback
+          --drain-timeout TIME    how long a drained server's connections may go on (default: until they end)
+          --stable-after TIME     split-brain resolver: stable membership before unreachable nodes are downed (default 20s)
         """;
 
     public required string Command { get; init; }
@@ -20,6 +30,21 @@ public sealed record CommandLine
     public string? ConfigFile { get; init; }
 
     public bool Demo { get; init; }
+
+    public string ClusterHost { get; init; } = "127.0.0.1";
+
+    public int ClusterPort { get; init; } = 4053;
+
+    public IReadOnlyList<string> Seeds { get; init; } = [];
+
+    /// <summary>Null when the admin API is off.</summary>
+    public IPEndPoint? Admin { get; init; } = new(IPAddress.Loopback, 8081);
+
+    public string? AdminToken { get; init; }
+
+    public TimeSpan? DrainTimeout { get; init; }
+
+    public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Parses <paramref name="args"/>; returns null and sets <paramref name="error"/> when they are wrong.</summary>
     public static CommandLine? Parse(string[] args, out string? error)
@@ -32,30 +57,68 @@ public sealed record CommandLine
             return null;
         }
 
-        string? config = null;
-        var demo = false;
+        var result = new CommandLine { Command = command, AdminToken = Environment.GetEnvironmentVariable("STREAMLB_ADMIN_TOKEN") };
+        var seeds = new List<string>();
         for (var i = command == args.ElementAtOrDefault(0) ? 1 : 0; i < args.Length; i++)
         {
-            switch (args[i])
+            var option = args[i];
+            if (option == "--demo" && command == "run")
             {
-                case "-c" or "--config" when i + 1 < args.Length:
-                    config = args[++i];
+                result = result with { Demo = true };
+                continue;
+            }
+
+            if (i + 1 >= args.Length || (command == "check" && option is not ("-c" or "--config")))
+                return Fail(out error, $"unknown or incomplete option \"{option}\"");
+            var value = args[++i];
+            switch (option)
+            {
+                case "-c" or "--config":
+                    result = result with { ConfigFile = value };
                     break;
-                case "--demo" when command == "run":
-                    demo = true;
+                case "--cluster-host":
+                    result = result with { ClusterHost = value };
+                    break;
+                case "--cluster-port" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535:
+                    result = result with { ClusterPort = port };
+                    break;
+                case "--seed" when IsHostPort(value):
+                    seeds.Add(value);
+                    break;
+                case "--admin" when value == "off":
+                    result = result with { Admin = null };
+                    break;
+                case "--admin" when IPEndPoint.TryParse(value, out var admin):
+                    result = result with { Admin = admin };
+                    break;
+                case "--admin-token":
+                    result = result with { AdminToken = value };
+                    break;
+                case "--drain-timeout" when TimeValue.TryParse(value, out var drain):
+                    result = result with { DrainTimeout = drain };
+                    break;
+                case "--stable-after" when TimeValue.TryParse(value, out var stable):
+                    result = result with { StableAfter = stable };
                     break;
                 default:
-                    error = string.Format(CultureInfo.InvariantCulture, "unknown or incomplete option \"{0}\"", args[i]);
-                    return null;
+                    return Fail(out error, $"invalid option \"{option} {value}\"");
             }
         }
 
-        if (command == "check" && config is null)
-        {
-            error = "check needs -c FILE";
-            return null;
-        }
+        if (command == "check" && result.ConfigFile is null)
+            return Fail(out error, "check needs -c FILE");
+        return result with { Seeds = seeds };
+    }
 
-        return new CommandLine { Command = command, ConfigFile = config, Demo = demo };
+    private static bool IsHostPort(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        return colon > 0 && int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535;
+    }
+
+    private static CommandLine? Fail(out string? error, string message)
+    {
+        error = message;
+        return null;
     }
 }

@@ -5,6 +5,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StreamLb.Configuration;
 using StreamLb.EchoBackend;
+using StreamLb.Clustering;
+using StreamLb.Host.Admin;
 using StreamLb.Hosting;
 using StreamLb.Tls;
 
@@ -41,16 +43,31 @@ public static class RunCommand
             var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(ConfigureConsole);
-            builder.Services.AddAkka("streamlb", akka => akka
-                .AddHocon(NodeHocon.Default, HoconAddMode.Prepend)
+            builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+            var cluster = new ClusterOptions
+            {
+                Host = commandLine.ClusterHost, Port = commandLine.ClusterPort, Seeds = commandLine.Seeds, StableAfter = commandLine.StableAfter,
+            };
+            var nodeOptions = new NodeOptions { DrainTimeout = commandLine.DrainTimeout };
+            var running = new RunningNode();
+            builder.Services.AddSingleton(running);
+            builder.Services.AddAkka(ClusterOptions.SystemName, akka => akka
+                .AddHocon(ClusterBootstrap.ConfigFor(cluster), HoconAddMode.Prepend)
                 .ConfigureLoggers(loggers =>
                 {
                     loggers.ClearLoggers();
                     loggers.AddLoggerFactory();
                 })
-                .WithActors((system, _) => StreamLbNode.Start(system, config)));
+                .WithActors((system, _) =>
+                {
+                    running.Node = StreamLbNode.Start(system, config, nodeOptions);
+                    ClusterBootstrap.Join(system, cluster);
+                }));
+            if (commandLine.Admin is { } admin)
+                builder.Services.AddHostedService(sp => new AdminService(running, new AdminOptions { EndPoint = admin, Token = commandLine.AdminToken }, log));
             using var host = builder.Build();
-            log.LogInformation("config {File} loaded: {Servers} server block(s), {Upstreams} upstream(s)", configFile, config.Servers.Count, config.Upstreams.Count);
+            log.LogInformation("config {File} loaded: {Servers} server block(s), {Upstreams} upstream(s); cluster {Host}:{Port}, seeds [{Seeds}]",
+                configFile, config.Servers.Count, config.Upstreams.Count, cluster.Host, cluster.Port, string.Join(", ", cluster.Seeds));
             await host.RunAsync().ConfigureAwait(false);
             return 0;
         }

@@ -1,7 +1,7 @@
 namespace StreamLb.Configuration;
 
 /// <summary>nginx time values: <c>ms s m h d w M y</c>, bare numbers are seconds, parts combine (<c>1m30s</c>, <c>"1h 30m"</c>).</summary>
-internal static class TimeValue
+public static class TimeValue
 {
     // Largest unit first; nginx wants the parts of a combination in this order, each unit at most once.
     private static readonly (string Unit, long Milliseconds)[] Units =
