@@ -139,9 +139,9 @@ public sealed class ClusterBalancingTests : IAsyncLifetime
         return (client, backend);
     }
 
-    internal static async Task AwaitAssert(Func<Task> assertion)
+    internal static async Task AwaitAssert(Func<Task> assertion, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + ClusterHarness.Patience;
+        var deadline = DateTime.UtcNow + (within ?? ClusterHarness.Patience);
         while (true)
         {
             try

@@ -82,7 +82,8 @@ internal sealed class ClusterHarness : IAsyncDisposable
 /// <summary>One node of a <see cref="ClusterHarness"/>: its actor system, its StreamLb node and its TLS port.</summary>
 internal sealed record ClusterNode(ActorSystem System, StreamLbNode Node, int Port)
 {
-    public Task<UpstreamSnapshot> Snapshot(string upstream = "backend") => Node.Snapshot(upstream, ClusterHarness.Patience);
+    public Task<UpstreamSnapshot> Snapshot(string upstream = "backend", TimeSpan? timeout = null) =>
+        Node.Snapshot(upstream, timeout ?? ClusterHarness.Patience);
 
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
 }
