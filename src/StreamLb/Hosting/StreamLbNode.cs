@@ -47,6 +47,8 @@ public sealed class StreamLbNode
         if (clustered)
             options = options with { Node = NodeNames.Of(Akka.Cluster.Cluster.Get(system).SelfUniqueAddress) };
         var node = new StreamLbNode(system, config, options) { Clustered = clustered };
+        if (clustered)
+            _ = Akka.DistributedData.DistributedData.Get(system); // every node holds a replica of the membership: start it now
 
         var settings = new BalancerSettings
         {
