@@ -52,29 +52,48 @@ public sealed class ConnectionLedger : ReceiveActor
     // upstream → connection id → server and connection actor
     private readonly Dictionary<string, Dictionary<string, Live>> _live = [];
 
+    // Asks on their way (connection id → upstream), and those a resync passed by before their Track came.
+    private readonly Dictionary<string, string> _asking = [];
+    private readonly HashSet<string> _missedByResync = [];
+
     public ConnectionLedger(string node, IActorRef balancerRegion)
     {
         // Release and ConnectFailed leave through here, after any report that listed the connection, so a resync can
         // never bring back a released connection. They go out even when untracked: Untrack may come before Track did.
-        Receive<Acquire>(acquire => balancerRegion.Forward(acquire));
+        Receive<Acquire>(acquire =>
+        {
+            _asking[acquire.ConnectionId] = acquire.Upstream;
+            balancerRegion.Forward(acquire);
+        });
         Receive<Track>(track =>
         {
             ConnectionsOf(track.Upstream)[track.ConnectionId] = new Live(track.Server, Sender);
-            if (track.PickedLocally)
+            _asking.Remove(track.ConnectionId);
+            // A balancer that did not place it, or a new incarnation that asked before it was tracked, must hear of it.
+            if (_missedByResync.Remove(track.ConnectionId) | track.PickedLocally)
                 balancerRegion.Tell(new LedgerReport(track.Upstream, node, [new LedgerEntry(track.ConnectionId, track.Server)]));
         });
         Receive<Untrack>(untrack =>
         {
             Forget(untrack.Upstream, untrack.ConnectionId);
+            _asking.Remove(untrack.ConnectionId);
+            _missedByResync.Remove(untrack.ConnectionId);
             balancerRegion.Tell(new Release(untrack.Upstream, untrack.ConnectionId));
         });
         Receive<TrackFailed>(failed =>
         {
             Forget(failed.Upstream, failed.ConnectionId);
+            _missedByResync.Remove(failed.ConnectionId);
             balancerRegion.Tell(new ConnectFailed(failed.Upstream, failed.ConnectionId, failed.Server));
         });
         Receive<LedgerResyncRequest>(request =>
         {
+            foreach (var (connectionId, upstream) in _asking)
+            {
+                if (upstream == request.Upstream)
+                    _missedByResync.Add(connectionId);
+            }
+
             var entries = _live.TryGetValue(request.Upstream, out var connections)
                 ? connections.Select(c => new LedgerEntry(c.Key, c.Value.Server)).ToList()
                 : [];

@@ -87,4 +87,18 @@ public sealed class ConnectionLedgerSpecs : TestKit
         first.ExpectMsg(new ConnectionLedger.CloseConnection("drained"));
         second.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
+
+    [Fact]
+    public void A_connection_tracked_after_a_resync_passed_its_ask_is_reported_on_its_own()
+    {
+        var acquire = new Acquire("backend", "c1", "node-a", null, []);
+        _ledger.Tell(acquire);
+        _region.ExpectMsg(acquire);
+
+        _ledger.Tell(new LedgerResyncRequest("backend", TestActor));
+        Assert.Empty(_region.ExpectMsg<LedgerReport>().Entries);
+        _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
+
+        Assert.Equal([new LedgerEntry("c1", "a:1")], _region.ExpectMsg<LedgerReport>().Entries);
+    }
 }
