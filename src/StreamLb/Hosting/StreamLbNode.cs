@@ -105,7 +105,6 @@ public sealed class StreamLbNode
                     HashKey = Config.FindUpstream(server.ProxyPass)?.HashKey,
                     Tls = listen.Ssl ? tls : null,
                     Node = Options.Node,
-                    Balancers = Balancers,
                     Ledger = Ledger,
                     FallbackPicker = fallback,
                     PickTimeout = Options.PickTimeout,

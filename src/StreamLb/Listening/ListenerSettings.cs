@@ -20,10 +20,7 @@ public sealed record ListenerSettings
     /// <summary>The node's name in connection ids and ledger reports.</summary>
     public required string Node { get; init; }
 
-    /// <summary>Where balancer messages go: the local balancer region, or the cluster's shard region.</summary>
-    public required IActorRef Balancers { get; init; }
-
-    /// <summary>The node's connection ledger.</summary>
+    /// <summary>The node's connection ledger; asks and releases go to the balancers through it.</summary>
     public required IActorRef Ledger { get; init; }
 
     /// <summary>Answers picks from the last snapshot when the balancer does not answer within <see cref="PickTimeout"/>.</summary>
