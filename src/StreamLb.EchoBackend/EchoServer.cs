@@ -47,7 +47,9 @@ public sealed class EchoServer : IAsyncDisposable
         var app = builder.Build();
         var server = new EchoServer(app, name ?? $"echo-{host}:{port}");
         app.UseWebSockets();
-        app.Map("/stats", () => Results.Json(new { name = server.Name, active = server.ActiveConnections, total = server.TotalConnections }));
+        // A branch ahead of the echo handler: an endpoint would only run after it, and it answers every path.
+        app.Map(new PathString("/stats"), stats => stats.Run(context =>
+            Results.Json(new { name = server.Name, active = server.ActiveConnections, total = server.TotalConnections }).ExecuteAsync(context)));
         app.Run(server.HandleAsync);
         await app.StartAsync().ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

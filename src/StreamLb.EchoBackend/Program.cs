@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using StreamLb.EchoBackend;
 
 // Usage: StreamLb.EchoBackend [HOST:]PORT [NAME]   (default 127.0.0.1:8080)
@@ -6,9 +7,17 @@ await using var server = await EchoServer.StartAsync(host, port, args.Length > 1
 Console.WriteLine($"echo backend {server.Name} listening on ws://{server.EndPoint}");
 
 var stop = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+// The server's web host takes SIGTERM and SIGINT for itself (stopping only its own lifetime, so the process would
+// never exit): the program registers for them too.
+using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 await stop.Task;
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    stop.TrySetResult();
+}
 
 static (string Host, int Port) ParseEndpoint(string value)
 {

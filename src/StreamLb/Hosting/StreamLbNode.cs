@@ -45,7 +45,13 @@ public sealed class StreamLbNode
         var clustered = system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal);
         options ??= new NodeOptions();
         if (clustered)
+        {
             options = options with { Node = NodeNames.Of(Akka.Cluster.Cluster.Get(system).SelfUniqueAddress) };
+            // The runtime membership is written to a majority of the nodes: every node must run its replicator, not
+            // only the node a balancer lives on (the extension starts it on first use).
+            Akka.DistributedData.DistributedData.Get(system);
+        }
+
         var node = new StreamLbNode(system, config, options) { Clustered = clustered };
         if (clustered)
             _ = Akka.DistributedData.DistributedData.Get(system); // every node holds a replica of the membership: start it now

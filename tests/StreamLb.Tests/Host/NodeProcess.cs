@@ -1,17 +1,17 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 
 namespace StreamLb.Tests.Host;
 
 /// <summary>
-/// A real <c>streamlb</c> process (the built host), its output read line by line so tests can wait for what it
-/// logs. Disposing stops it: SIGTERM first, then a kill if it does not exit.
+/// A real program of the solution run as its own process (by default the built <c>streamlb</c> host), its output kept
+/// line by line so tests can wait for what it logs. Disposing stops it: SIGTERM first, then a kill if it does not exit.
 /// </summary>
 internal sealed class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly List<string> _seen = [];
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _openStreams = 2;
 
     private NodeProcess(Process process)
     {
@@ -32,33 +32,58 @@ internal sealed class NodeProcess : IAsyncDisposable
         }
     }
 
-    public static NodeProcess Start(string workingDirectory, params string[] args)
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts the <c>streamlb</c> host with <paramref name="args"/>.</summary>
+    public static NodeProcess Start(string workingDirectory, params string[] args) => StartProgram("StreamLb.Host.dll", workingDirectory, args);
+
+    /// <summary>Starts <paramref name="dll"/>, a program built into the test output folder, with <paramref name="args"/>.</summary>
+    public static NodeProcess StartProgram(string dll, string workingDirectory, params string[] args)
     {
-        var host = Path.Combine(AppContext.BaseDirectory, "StreamLb.Host.dll");
+        var program = Path.Combine(AppContext.BaseDirectory, dll);
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(host);
+        info.ArgumentList.Add(program);
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         return new NodeProcess(Process.Start(info)!);
     }
 
-    /// <summary>Waits for a line containing <paramref name="text"/>; fails with the output so far if the process exits first.</summary>
+    /// <summary>
+    /// Waits for a line containing <paramref name="text"/>, counting the lines printed before the call too; fails with
+    /// the output so far if the process ends its output first or the time runs out.
+    /// </summary>
     public async Task<string> WaitForLine(string text, TimeSpan timeout)
     {
-        using var cancel = new CancellationTokenSource(timeout);
-        try
+        var deadline = DateTime.UtcNow + timeout;
+        var next = 0;
+        while (true)
         {
-            await foreach (var line in _lines.Reader.ReadAllAsync(cancel.Token))
+            Task changed;
+            lock (_seen)
             {
-                if (line.Contains(text, StringComparison.Ordinal))
-                    return line;
+                for (; next < _seen.Count; next++)
+                {
+                    if (_seen[next].Contains(text, StringComparison.Ordinal))
+                        return _seen[next];
+                }
+
+                if (_openStreams == 0)
+                    throw new InvalidOperationException($"the process exited before a line containing \"{text}\"; output:\n{string.Join('\n', _seen)}");
+                changed = _changed.Task;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"no line containing \"{text}\" within {timeout}; output:\n{Output}");
+            try
+            {
+                await changed.WaitAsync(left);
+            }
+            catch (TimeoutException)
+            {
+                // Checked once more above, then reported.
             }
         }
-        catch (OperationCanceledException)
-        {
-        }
-
-        throw new TimeoutException($"no line containing \"{text}\" within {timeout}; output:\n{Output}");
     }
 
     public async Task<int> WaitForExit(TimeSpan timeout)
@@ -67,17 +92,27 @@ internal sealed class NodeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Kills the process at once (SIGKILL: no shutdown, sockets reset by the system) and waits for it to be gone.</summary>
+    public async Task Kill(TimeSpan timeout)
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+    }
+
     private void Write(string? line)
     {
-        if (line is null)
+        TaskCompletionSource changed;
+        lock (_seen)
         {
-            _lines.Writer.TryComplete();
-            return;
+            if (line is null)
+                _openStreams--;
+            else
+                _seen.Add(line);
+            changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        lock (_seen)
-            _seen.Add(line);
-        _lines.Writer.TryWrite(line);
+        changed.TrySetResult();
     }
 
     public async ValueTask DisposeAsync()
