@@ -53,8 +53,6 @@ public sealed class StreamLbNode
         }
 
         var node = new StreamLbNode(system, config, options) { Clustered = clustered };
-        if (clustered)
-            _ = Akka.DistributedData.DistributedData.Get(system); // every node holds a replica of the membership: start it now
 
         var settings = new BalancerSettings
         {
