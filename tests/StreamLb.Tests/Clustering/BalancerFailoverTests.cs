@@ -13,43 +13,13 @@ namespace StreamLb.Tests.Clustering;
 /// The balancer entity moves — its node leaves, or dies — and its counts come back exact from the ledgers of the
 /// surviving nodes, while connections opened during the move are still served.
 /// </summary>
-public sealed class BalancerFailoverTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class BalancerFailoverTests(ITestOutputHelper output) : ThreeNodeClusterSpec
 {
-    private EchoServer[] _backends = [];
-    private ClusterHarness _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        _backends = await NodeHarness.StartEchoBackends(2);
-        _cluster = await ClusterHarness.StartAsync(3, $$"""
-            stream {
-                upstream backend {
-                    least_conn;
-                    server {{_backends[0].EndPoint}};
-                    server {{_backends[1].EndPoint}};
-                }
-                server {
-                    listen 127.0.0.1:0 ssl;
-                    ssl_certificate {cert};
-                    ssl_certificate_key {key};
-                    proxy_pass backend;
-                }
-            }
-            """);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        foreach (var backend in _backends)
-            await backend.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_balancer_handed_off_by_a_leaving_node_rebuilds_the_exact_counts_and_keeps_answering()
     {
-        var home = await _cluster.BalancerHome();
-        var survivors = _cluster.Nodes.Where(n => n != home).ToList();
+        var home = await Cluster.BalancerHome();
+        var survivors = Cluster.Nodes.Where(n => n != home).ToList();
         var clients = await OpenThrough(survivors, perNode: 2);
         await ChangeMembership(survivors[0]);
 
@@ -59,7 +29,7 @@ public sealed class BalancerFailoverTests(ITestOutputHelper output) : IAsyncLife
         clients.Add(await TimedOpen(survivors[1], "after the hand-off"));
 
         await AssertCountsMatchBackends(survivors, expectedTotal: 6);
-        Assert.NotEqual(home, await _cluster.BalancerHome());
+        Assert.NotEqual(home, await Cluster.BalancerHome());
         await AssertMembershipChanged(survivors[1]);
         GC.KeepAlive(clients);
     }
@@ -67,8 +37,8 @@ public sealed class BalancerFailoverTests(ITestOutputHelper output) : IAsyncLife
     [Fact]
     public async Task A_balancer_whose_node_dies_is_rebuilt_elsewhere_from_the_ledgers_and_picks_go_on_meanwhile()
     {
-        var home = await _cluster.BalancerHome();
-        var survivors = _cluster.Nodes.Where(n => n != home).ToList();
+        var home = await Cluster.BalancerHome();
+        var survivors = Cluster.Nodes.Where(n => n != home).ToList();
         var clients = await OpenThrough(survivors, perNode: 2);
         await ChangeMembership(survivors[1]);
 
@@ -87,7 +57,7 @@ public sealed class BalancerFailoverTests(ITestOutputHelper output) : IAsyncLife
     {
         var added = await through.Node.Balancers.Ask<object>(new AddServer("backend", "127.0.0.1:9", Mode: ServerMode.Down), ClusterHarness.Patience);
         Assert.True(added is ServerChanged, added.ToString());
-        var weighted = await through.Node.Balancers.Ask<object>(new UpdateServer("backend", _backends[1].EndPoint.ToString(), Weight: 3), ClusterHarness.Patience);
+        var weighted = await through.Node.Balancers.Ask<object>(new UpdateServer("backend", Backends[1].EndPoint.ToString(), Weight: 3), ClusterHarness.Patience);
         Assert.True(weighted is ServerChanged, weighted.ToString());
     }
 
@@ -95,7 +65,7 @@ public sealed class BalancerFailoverTests(ITestOutputHelper output) : IAsyncLife
     {
         var snapshot = await node.Snapshot();
         Assert.Equal(ServerState.Down, snapshot.Servers.Single(s => s.Address == "127.0.0.1:9").State);
-        Assert.Equal(3, snapshot.Servers.Single(s => s.Address == _backends[1].EndPoint.ToString()).Weight);
+        Assert.Equal(3, snapshot.Servers.Single(s => s.Address == Backends[1].EndPoint.ToString()).Weight);
     }
 
     private static async Task<List<ClientWebSocket>> OpenThrough(IEnumerable<ClusterNode> nodes, int perNode)
@@ -129,7 +99,7 @@ public sealed class BalancerFailoverTests(ITestOutputHelper output) : IAsyncLife
     private Task AssertCountsMatchBackends(IReadOnlyList<ClusterNode> nodes, int expectedTotal) =>
         ClusterBalancingTests.AwaitAssert(async () =>
         {
-            var atBackends = _backends.Select(b => b.ActiveConnections).ToArray();
+            var atBackends = Backends.Select(b => b.ActiveConnections).ToArray();
             Assert.Equal(expectedTotal, atBackends.Sum());
             foreach (var node in nodes)
             {

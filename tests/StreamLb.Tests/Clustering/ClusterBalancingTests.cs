@@ -11,70 +11,40 @@ namespace StreamLb.Tests.Clustering;
 /// Three nodes in one cluster, two echo backends: connections through any node are counted once, cluster-wide, and
 /// least_conn picks by those counts, also when opens and closes happen on different nodes.
 /// </summary>
-public sealed class ClusterBalancingTests : IAsyncLifetime
+public sealed class ClusterBalancingTests : ThreeNodeClusterSpec
 {
-    private EchoServer[] _backends = [];
-    private ClusterHarness _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        _backends = await NodeHarness.StartEchoBackends(2);
-        _cluster = await ClusterHarness.StartAsync(3, $$"""
-            stream {
-                upstream backend {
-                    least_conn;
-                    server {{_backends[0].EndPoint}};
-                    server {{_backends[1].EndPoint}};
-                }
-                server {
-                    listen 127.0.0.1:0 ssl;
-                    ssl_certificate {cert};
-                    ssl_certificate_key {key};
-                    proxy_pass backend;
-                }
-            }
-            """);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        foreach (var backend in _backends)
-            await backend.DisposeAsync();
-    }
-
     [Fact]
     public async Task Connections_through_different_nodes_are_counted_once_and_match_the_backends()
     {
         var clients = new List<ClientWebSocket>();
-        foreach (var node in _cluster.Nodes)
+        foreach (var node in Cluster.Nodes)
         {
             for (var i = 0; i < 2; i++)
                 clients.Add(await OpenAndEcho(node));
         }
 
         // Every node's view of the balancer is the same, and it is what the backends see.
-        foreach (var node in _cluster.Nodes)
+        foreach (var node in Cluster.Nodes)
         {
             var snapshot = await node.Snapshot();
             Assert.Equal(6, snapshot.TotalActive);
             Assert.Equal([3, 3], snapshot.Servers.Select(s => s.Active));
         }
 
-        await AwaitAssert(() => Assert.Equal([3, 3], _backends.Select(b => b.ActiveConnections)));
+        await AwaitAssert(() => Assert.Equal([3, 3], Backends.Select(b => b.ActiveConnections)));
 
         await Task.WhenAll(clients.Select(c => c.CloseAsync()));
         await AwaitAssert(async () =>
         {
-            foreach (var node in _cluster.Nodes)
+            foreach (var node in Cluster.Nodes)
                 Assert.Equal(0, (await node.Snapshot()).TotalActive);
         });
     }
 
     [Fact]
-    public async Task Least_conn_uses_the_cluster_wide_counts_when_opens_and_closes_happen_on_different_nodes()
+    public async Task Least_conn_uses_theCluster_wide_counts_when_opens_and_closes_happen_on_different_nodes()
     {
-        var (a, b) = (_cluster.Nodes[0], _cluster.Nodes[1]);
+        var (a, b) = (Cluster.Nodes[0], Cluster.Nodes[1]);
 
         // Six through node A: three on each backend.
         var throughA = new List<(ClientWebSocket Client, int Backend)>();
@@ -94,17 +64,17 @@ public sealed class ClusterBalancingTests : IAsyncLifetime
             throughB.Add(await OpenAndSee(b));
 
         Assert.All(throughB, c => Assert.Equal(0, c.Backend));
-        Assert.Equal([3, 3], (await _cluster.Nodes[2].Snapshot()).Servers.Select(s => s.Active));
-        Assert.Equal([3, 3], _backends.Select(x => x.ActiveConnections));
+        Assert.Equal([3, 3], (await Cluster.Nodes[2].Snapshot()).Servers.Select(s => s.Active));
+        Assert.Equal([3, 3], Backends.Select(x => x.ActiveConnections));
     }
 
     [Fact]
-    public async Task A_node_removed_from_the_cluster_has_its_connections_dropped_from_the_counts()
+    public async Task A_node_removed_from_theCluster_has_its_connections_dropped_from_the_counts()
     {
-        var (a, c) = (_cluster.Nodes[0], _cluster.Nodes[2]);
-        var home = await _cluster.BalancerHome();
+        var (a, c) = (Cluster.Nodes[0], Cluster.Nodes[2]);
+        var home = await Cluster.BalancerHome();
         if (home == c)
-            (a, c) = (_cluster.Nodes[2], _cluster.Nodes[0]); // keep the balancer on a surviving node
+            (a, c) = (Cluster.Nodes[2], Cluster.Nodes[0]); // keep the balancer on a surviving node
         var clients = new List<ClientWebSocket>();
         for (var i = 0; i < 2; i++)
             clients.Add(await OpenAndEcho(a));
@@ -133,9 +103,9 @@ public sealed class ClusterBalancingTests : IAsyncLifetime
     /// <summary>Opens a connection through <paramref name="node"/> and tells which backend took it.</summary>
     private async Task<(ClientWebSocket Client, int Backend)> OpenAndSee(ClusterNode node)
     {
-        var before = _backends.Select(b => b.TotalConnections).ToArray();
+        var before = Backends.Select(b => b.TotalConnections).ToArray();
         var client = await OpenAndEcho(node);
-        var backend = Enumerable.Range(0, _backends.Length).Single(i => _backends[i].TotalConnections > before[i]);
+        var backend = Enumerable.Range(0, Backends.Length).Single(i => Backends[i].TotalConnections > before[i]);
         return (client, backend);
     }
 

@@ -20,17 +20,7 @@ public sealed class BadInputTests(ITestOutputHelper output) : TestKit(NodeHocon.
     public async Task InitializeAsync()
     {
         _echo = await EchoServer.StartAsync("127.0.0.1", 0);
-        _node = await NodeHarness.StartAsync(this, $$"""
-            stream {
-                upstream backend { server {{_echo.EndPoint}}; }
-                server {
-                    listen 127.0.0.1:0 ssl;
-                    ssl_certificate {cert};
-                    ssl_certificate_key {key};
-                    proxy_pass backend;
-                }
-            }
-            """);
+        _node = await NodeHarness.StartAsync(this, TestConfigs.Tls([_echo], method: ""));
     }
 
     public async Task DisposeAsync() => await _echo.DisposeAsync();

@@ -19,19 +19,7 @@ public sealed class TimeoutTests(ITestOutputHelper output) : TestKit(NodeHocon.D
     public async Task InitializeAsync()
     {
         _echo = await EchoServer.StartAsync("127.0.0.1", 0);
-        _node = await NodeHarness.StartAsync(this, $$"""
-            stream {
-                upstream backend { server {{_echo.EndPoint}}; }
-                server {
-                    listen 127.0.0.1:0 ssl;
-                    ssl_certificate {cert};
-                    ssl_certificate_key {key};
-                    ssl_handshake_timeout 500ms;
-                    proxy_timeout 1s;
-                    proxy_pass backend;
-                }
-            }
-            """);
+        _node = await NodeHarness.StartAsync(this, TestConfigs.Tls([_echo], method: "", serverExtra: "ssl_handshake_timeout 500ms; proxy_timeout 1s;"));
     }
 
     public async Task DisposeAsync() => await _echo.DisposeAsync();

@@ -28,21 +28,7 @@ public sealed class AdminApiTests(ITestOutputHelper output) : TestKit(NodeHocon.
     public async Task InitializeAsync()
     {
         _backends.AddRange(await NodeHarness.StartEchoBackends(2));
-        _node = await NodeHarness.StartAsync(this, $$"""
-            stream {
-                upstream backend {
-                    least_conn;
-                    server {{_backends[0].EndPoint}};
-                    server {{_backends[1].EndPoint}};
-                }
-                server {
-                    listen 127.0.0.1:0 ssl;
-                    ssl_certificate {cert};
-                    ssl_certificate_key {key};
-                    proxy_pass backend;
-                }
-            }
-            """);
+        _node = await NodeHarness.StartAsync(this, TestConfigs.Tls(_backends));
         _http = await StartApi(token: null);
     }
 
