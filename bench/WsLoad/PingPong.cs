@@ -6,7 +6,7 @@ namespace StreamLb.Bench.WsLoad;
 
 /// <summary>
 /// Every connection sends a message, waits for its echo, and sends the next: round trips are timed one by one, and
-/// all connections run at once once every one of them is open (opening is not part of the figures).
+/// all connections run at once. Opening and closing the connections are not part of the figures.
 /// </summary>
 public static class PingPong
 {
@@ -16,10 +16,10 @@ public static class PingPong
             $$"""{"connections":{{Connections}},"messages":{{Messages}},"errors":{{Errors}},"seconds":{{Seconds:F3}},"rate":{{(Seconds > 0 ? Messages / Seconds : 0):F1}},"p50_us":{{P50Us:F1}},"p99_us":{{P99Us:F1}},"max_us":{{MaxUs:F1}}}""");
     }
 
-    public static async Task<Result> RunAsync(Uri url, int connections, int messages, int size, CancellationToken cancel)
+    public static async Task<Result> RunAsync(IReadOnlyList<ClientWebSocket> sockets, int messages, int size, CancellationToken cancel)
     {
-        var (sockets, errors) = await Connector.OpenAsync(url, connections, cancel).ConfigureAwait(false);
         var timings = new long[sockets.Count][];
+        var errors = 0;
         var clock = Stopwatch.StartNew();
         var runs = sockets.Select(async (socket, i) =>
         {
@@ -36,6 +36,13 @@ public static class PingPong
         await Task.WhenAll(runs).ConfigureAwait(false);
         var seconds = clock.Elapsed.TotalSeconds;
 
+        var all = timings.SelectMany(t => t).ToArray();
+        Array.Sort(all);
+        return new Result(sockets.Count, all.Length, errors, seconds, Micros(all, 0.50), Micros(all, 0.99), Micros(all, 1.0));
+    }
+
+    public static async Task CloseAllAsync(IEnumerable<ClientWebSocket> sockets)
+    {
         foreach (var socket in sockets)
         {
             try
@@ -52,10 +59,6 @@ public static class PingPong
                 socket.Dispose();
             }
         }
-
-        var all = timings.SelectMany(t => t).ToArray();
-        Array.Sort(all);
-        return new Result(sockets.Count, all.Length, errors, seconds, Micros(all, 0.50), Micros(all, 0.99), Micros(all, 1.0));
     }
 
     private static async Task<long[]> RoundTripsAsync(ClientWebSocket socket, int messages, int size, CancellationToken cancel)
