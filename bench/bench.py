@@ -40,7 +40,7 @@ SECONDS = env_int("BENCH_SECONDS", 5)           # each wrk / s_time run
 CONNS = env_int("BENCH_CONNECTIONS", 32)        # wrk -c for small responses
 BIG_CONNS = env_int("BENCH_BIG_CONNECTIONS", 8) # wrk -c for 1 MiB downloads
 WS_CONNS = env_int("BENCH_WS_CONNECTIONS", 50)
-WS_MESSAGES = env_int("BENCH_WS_MESSAGES", 400) # per connection
+WS_MESSAGES = env_int("BENCH_WS_MESSAGES", 200) # per connection
 WS_SIZE = env_int("BENCH_WS_SIZE", 32)
 IDLE = env_int("BENCH_IDLE_CONNECTIONS", 2000)
 PROXY_CPU = os.environ.get("BENCH_PROXY_CPU", "1")   # every proxy is pinned here
@@ -591,7 +591,7 @@ def write_chart(path, rows, rounds_done):
             if title.startswith(prefix) and name == figure:
                 groups.append(label)
                 values.append([ratio(m["streamlb"], m["nginx"]), ratio(m["streamlb"], m["haproxy"])])
-    pngchart.bar_chart(path, "STREAMLB CPU PER UNIT OF WORK (AND RSS PER IDLE CONNECTION), AS A MULTIPLE OF",
+    pngchart.bar_chart(path, "STREAMLB'S CPU PER UNIT OF WORK, AS A MULTIPLE OF NGINX'S AND HAPROXY'S",
                        groups, [("STREAMLB / NGINX", (52, 101, 164)), ("STREAMLB / HAPROXY", (230, 140, 30))], values,
                        footnote=f"MEDIAN OF {rounds_done} ROUND(S). LOWER IS BETTER FOR STREAMLB. SEE LATEST.MD FOR THE FIGURES.")
 
