@@ -65,13 +65,26 @@ class Processes:
     def start(self, name, argv, cpu=None, env=None, stdin=None):
         if cpu is not None:
             argv = ["taskset", "-c", cpu] + argv  # taskset execs: the pid is the program's own
-        log = open(os.path.join(self.workdir, f"{name}.log"), "wb")
+        log = open(os.path.join(self.workdir, f"{name}.log"), "ab")
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=stdin or subprocess.DEVNULL,
                                 env={**os.environ, **(env or {})}, start_new_session=True)
         self.started.append((name, proc))
-        with open(self.pidfile, "a") as f:
-            f.write(f"{proc.pid}\n")
+        self.write_pidfile()
         return proc
+
+    def write_pidfile(self):
+        with open(self.pidfile, "w") as f:
+            f.writelines(f"{proc.pid}\n" for _, proc in self.started)
+
+    def stop(self, proc):
+        signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            signal_group(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        self.started = [(n, p) for n, p in self.started if p is not proc]
+        self.write_pidfile()
 
     def check_alive(self):
         for name, proc in self.started:
@@ -284,10 +297,17 @@ class Setup:
 
     def proxies(self):
         for name in PROXIES:
-            proc = getattr(self, name)()
-            for port in self.front[name].values():
-                wait_for_port(port, proc, seconds=90)
-            self.pids[name] = proc.pid
+            self.start_proxy(name)
+
+    def start_proxy(self, name):
+        proc = getattr(self, name)()
+        for port in self.front[name].values():
+            wait_for_port(port, proc, seconds=90)
+        self.pids[name] = proc.pid
+
+    def restart_proxy(self, name):
+        self.procs.stop(next(p for _, p in self.procs.started if p.pid == self.pids[name]))
+        self.start_proxy(name)
 
     def write(self, name, text):
         path = os.path.join(self.dir, name)
@@ -398,8 +418,14 @@ def ws_pingpong(port, pid):
             "errors": r["errors"] + (WS_CONNS * WS_MESSAGES - r["messages"]), "cpu": cpu}
 
 
-def ws_idle(port, pid):
-    """Opens IDLE wss connections, holds them, and reads the proxy's RSS before and while they are held."""
+def ws_idle(setup, proxy):
+    """Opens IDLE wss connections, holds them, and reads the proxy's RSS before and while they are held. The proxy is
+    restarted first: nginx's and HAProxy's allocators keep what earlier loads (and rounds) freed, and reuse it, so only
+    a fresh process shows what idle connections cost. 32 connections first bring it to its working state (and the .NET
+    proxy's connection path through the JIT)."""
+    setup.restart_proxy(proxy)
+    port, pid = setup.front[proxy]["ws"], setup.pids[proxy]
+    run(["dotnet", WSLOAD, "pingpong", f"wss://127.0.0.1:{port}/", "32", "50", str(WS_SIZE), "30"], timeout=60, stdin="go\n")
     time.sleep(0.5)
     rss_before, cpu_before = rss_kib(pid), cpu_seconds(pid)
     with WsLoad("idle", f"wss://127.0.0.1:{port}/", IDLE, 120) as client:
@@ -429,7 +455,7 @@ LOADS = [
     ("d", f"(d) WebSocket echo, {WS_CONNS} conns x {WS_MESSAGES} msgs", "msg",
      lambda s, p: ws_pingpong(s.front[p]["ws"], s.pids[p])),
     ("e", f"(e) {IDLE} idle wss connections", "conn",
-     lambda s, p: ws_idle(s.front[p]["ws"], s.pids[p])),
+     lambda s, p: ws_idle(s, p)),
 ]
 
 
@@ -567,8 +593,9 @@ def write_markdown(path, info, tls, head, body, rounds_done, loadavg):
         f"`Connection: close` (a full TLS handshake per request, no resumption) and `openssl s_time -new -time {SECONDS}` "
         f"(one handshake at a time); (c) `wrk -t1 -c{BIG_CONNS} -d{SECONDS}s` of a 1 MiB file; (d) {WS_CONNS} wss "
         f"connections each sending {WS_MESSAGES} {WS_SIZE}-byte messages one at a time to the echo backends "
-        f"(bench/WsLoad; the proxy's CPU is read once all are open and again at the last echo); (e) {IDLE} wss connections opened "
-        f"32 at a time and held idle.",
+        f"(bench/WsLoad; the proxy's CPU is read once all are open and again at the last echo); (e) each proxy restarted "
+        f"(allocators keep and reuse what earlier loads freed), warmed with 32 connections, then {IDLE} wss connections "
+        f"opened 32 at a time and held idle.",
         "",
         "![CPU per unit of work, StreamLb over nginx and HAProxy](latest.png)",
         "",
