@@ -165,6 +165,16 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     private void OnLedgerReport(LedgerReport report)
     {
+        if (report.Complete)
+        {
+            var known = report.Entries.Select(e => e.ConnectionId).Concat(report.Pending ?? []).ToHashSet();
+            var stale = _assignments.Where(a => a.Value.Node == report.Node && !known.Contains(a.Key)).Select(a => a.Key).ToList();
+            foreach (var connectionId in stale)
+                Unassign(connectionId);
+            if (stale.Count > 0)
+                _log.Info("upstream \"{0}\": {1} connection(s) of {2} had ended without their release arriving", _config.Name, stale.Count, report.Node);
+        }
+
         // The ledger is the truth: unknown connections are added, and one counted on another server is moved (a pick
         // made from a node's snapshot while this balancer was unreachable). Servers no longer in the upstream: dropped.
         foreach (var entry in report.Entries)

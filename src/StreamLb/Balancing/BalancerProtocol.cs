@@ -43,8 +43,14 @@ public sealed record LedgerResyncRequest(string Upstream, IActorRef Balancer);
 /// <summary>One live connection as a node's ledger knows it.</summary>
 public sealed record LedgerEntry(string ConnectionId, string Server);
 
-/// <summary>A ledger's answer to <see cref="LedgerResyncRequest"/>: all its live connections of the upstream.</summary>
-public sealed record LedgerReport(string Upstream, string Node, IReadOnlyList<LedgerEntry> Entries) : IBalancerMessage
+/// <summary>
+/// What a node's ledger knows of an upstream. A <paramref name="Complete"/> report (the answer to
+/// <see cref="LedgerResyncRequest"/>, and the periodic one) lists all its live connections and the asks still on their
+/// way (<paramref name="Pending"/>): the balancer then also forgets that node's connections missing from it, which
+/// mends releases lost while the balancer moved. A partial report only adds or moves the entries it lists.
+/// </summary>
+public sealed record LedgerReport(string Upstream, string Node, IReadOnlyList<LedgerEntry> Entries, bool Complete = false, IReadOnlyList<string>? Pending = null)
+    : IBalancerMessage
 {
     public override string ToString() => $"LedgerReport({Upstream}, {Node}, [{string.Join(", ", Entries.Select(e => $"{e.ConnectionId}@{e.Server}"))}])";
 }

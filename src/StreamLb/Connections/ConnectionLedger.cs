@@ -7,7 +7,7 @@ namespace StreamLb.Connections;
 /// The node's record of its live connections and the server each counts against, at <c>/user/ledger</c>. Balancers
 /// keep their counts in memory only; a new incarnation rebuilds them from every node's ledger.
 /// </summary>
-public sealed class ConnectionLedger : ReceiveActor
+public sealed class ConnectionLedger : ReceiveActor, IWithTimers
 {
     public const string Name = "ledger";
 
@@ -56,8 +56,13 @@ public sealed class ConnectionLedger : ReceiveActor
     private readonly Dictionary<string, string> _asking = [];
     private readonly HashSet<string> _missedByResync = [];
 
-    public ConnectionLedger(string node, IActorRef balancerRegion)
+    private readonly string _node;
+
+    public ConnectionLedger(string node, IActorRef balancerRegion, IReadOnlyList<string> upstreams, TimeSpan reconcileEvery)
     {
+        _node = node;
+        if (reconcileEvery > TimeSpan.Zero && upstreams.Count > 0)
+            Timers.StartPeriodicTimer(Reconcile.Instance, Reconcile.Instance, reconcileEvery);
         // Release and ConnectFailed leave through here, after any report that listed the connection, so a resync can
         // never bring back a released connection. They go out even when untracked: Untrack may come before Track did.
         Receive<Acquire>(acquire =>
@@ -94,11 +99,13 @@ public sealed class ConnectionLedger : ReceiveActor
                     _missedByResync.Add(connectionId);
             }
 
-            var entries = _live.TryGetValue(request.Upstream, out var connections)
-                ? connections.Select(c => new LedgerEntry(c.Key, c.Value.Server)).ToList()
-                : [];
-            // Through the region like Release: one path keeps a report and a later release in order.
-            balancerRegion.Tell(new LedgerReport(request.Upstream, node, entries));
+            balancerRegion.Tell(CompleteReport(request.Upstream));
+        });
+        // Messages to a moving balancer can be lost; a full report now and then mends whatever was.
+        Receive<Reconcile>(_ =>
+        {
+            foreach (var upstream in upstreams)
+                balancerRegion.Tell(CompleteReport(upstream));
         });
         Receive<CloseConnections>(close =>
         {
@@ -113,8 +120,27 @@ public sealed class ConnectionLedger : ReceiveActor
         Receive<GetLiveCount>(_ => Sender.Tell(_live.Values.Sum(c => c.Count)));
     }
 
-    public static Props Props(string node, IActorRef balancerRegion) =>
-        Akka.Actor.Props.Create(() => new ConnectionLedger(node, balancerRegion));
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <param name="upstreams">The upstreams to report on periodically.</param>
+    /// <param name="reconcileEvery">How often to send complete reports; zero for never.</param>
+    public static Props Props(string node, IActorRef balancerRegion, IReadOnlyList<string>? upstreams = null, TimeSpan reconcileEvery = default) =>
+        Akka.Actor.Props.Create(() => new ConnectionLedger(node, balancerRegion, upstreams ?? Array.Empty<string>(), reconcileEvery));
+
+    /// <summary>Through the region like Release: one path keeps a report and a later release in order.</summary>
+    private LedgerReport CompleteReport(string upstream)
+    {
+        var entries = _live.TryGetValue(upstream, out var connections)
+            ? connections.Select(c => new LedgerEntry(c.Key, c.Value.Server)).ToList()
+            : [];
+        var pending = _asking.Where(a => a.Value == upstream).Select(a => a.Key).ToList();
+        return new LedgerReport(upstream, _node, entries, Complete: true, Pending: pending);
+    }
+
+    private sealed class Reconcile
+    {
+        public static readonly Reconcile Instance = new();
+    }
 
     private Dictionary<string, Live> ConnectionsOf(string upstream)
     {

@@ -17,6 +17,9 @@ public sealed record NodeOptions
     /// <summary>How often the node refreshes its snapshot of every upstream for such picks.</summary>
     public TimeSpan SnapshotRefresh { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often the node's ledger sends complete reports, mending messages lost while a balancer moved.</summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a clustered node waits for its balancers to answer before it listens anyway.</summary>
     public TimeSpan WarmUpTimeout { get; init; } = TimeSpan.FromSeconds(15);
 

@@ -66,7 +66,9 @@ public sealed class StreamLbNode
         node.Balancers = clustered
             ? BalancerShardRegion.Start(system, config, settings)
             : system.ActorOf(LocalBalancerRegion.Props(config, upstream => BalancerActor.Props(upstream, settings)), "balancers");
-        node.Ledger = system.ActorOf(ConnectionLedger.Props(options.Node, node.Balancers), ConnectionLedger.Name);
+        node.Ledger = system.ActorOf(
+            ConnectionLedger.Props(options.Node, node.Balancers, config.Upstreams.Select(u => u.Name).ToList(), options.ReconcileInterval),
+            ConnectionLedger.Name);
         var fallback = system.ActorOf(FallbackPicker.Props(node.Balancers, config.Upstreams, options.SnapshotRefresh), "fallback-picker");
 
         if (clustered)

@@ -203,4 +203,22 @@ public sealed class BalancerActorSpecs : TestKit
         // The ledger is the truth: c1 was placed on b:1 by a fallback pick while this balancer was unreachable.
         Assert.Equal(new Dictionary<string, int> { ["a:1"] = 0, ["b:1"] = 2 }, ActiveCounts(balancer));
     }
+
+    [Fact]
+    public void A_complete_report_forgets_the_nodes_connections_it_does_not_list_but_keeps_its_pending_asks()
+    {
+        var balancer = Balancer(Server("a:1"), Server("b:1"));
+        AssignedServer(balancer, "c1");
+        AssignedServer(balancer, "c2");
+        balancer.Tell(new Acquire("backend", "other-node-c", "node-b", null, []));
+        ExpectMsg<Assigned>();
+
+        // node-a's ledger knows c1 only; c2's release was lost; c3's ask is on its way.
+        balancer.Tell(new LedgerReport("backend", "node-a", [new LedgerEntry("c1", "a:1")], Complete: true, Pending: ["c3"]));
+        AssignedServer(balancer, "c3");
+
+        Assert.Equal(3, Snapshot(balancer).TotalActive); // c1, c3 and node-b's connection
+        balancer.Tell(new LedgerReport("backend", "node-a", [new LedgerEntry("c1", "a:1")], Complete: true, Pending: ["c3"]));
+        Assert.Equal(3, Snapshot(balancer).TotalActive);
+    }
 }

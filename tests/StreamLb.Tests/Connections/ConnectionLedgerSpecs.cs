@@ -101,4 +101,21 @@ public sealed class ConnectionLedgerSpecs : TestKit
 
         Assert.Equal([new LedgerEntry("c1", "a:1")], _region.ExpectMsg<LedgerReport>().Entries);
     }
+
+    [Fact]
+    public void Complete_reports_go_out_periodically_for_every_upstream_with_tracked_connections_and_pending_asks()
+    {
+        var region = CreateTestProbe();
+        var ledger = Sys.ActorOf(ConnectionLedger.Props("node-a", region.Ref, ["backend", "other"], TimeSpan.FromMilliseconds(200)));
+        ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
+        ledger.Tell(new Acquire("backend", "c2", "node-a", null, []));
+        region.ExpectMsg<Acquire>();
+
+        var reports = new[] { region.ExpectMsg<LedgerReport>(), region.ExpectMsg<LedgerReport>() }.ToDictionary(r => r.Upstream);
+
+        Assert.True(reports["backend"].Complete);
+        Assert.Equal([new LedgerEntry("c1", "a:1")], reports["backend"].Entries);
+        Assert.Equal(["c2"], reports["backend"].Pending!);
+        Assert.Empty(reports["other"].Entries);
+    }
 }
