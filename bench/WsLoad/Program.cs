@@ -10,12 +10,25 @@ using StreamLb.Bench.WsLoad;
 //                                                                 prints the timed round trips before closing
 //   WsLoad idle     URL CONNECTIONS [TIMEOUT_S]                   opens CONNECTIONS, prints, holds them until a line
 //                                                                 (or end of input) arrives on stdin, then closes them
-const string Usage = "usage: WsLoad pingpong URL CONNECTIONS MESSAGES [SIZE] [TIMEOUT_S] | WsLoad idle URL CONNECTIONS [TIMEOUT_S]";
+//   WsLoad connect  URL[,URL…] CONNECTIONS [PARALLEL] [SIZE] [TIMEOUT_S]
+//                                                                 opens CONNECTIONS new connections, PARALLEL at a time
+//                                                                 (default 1: one after another), each timed from its
+//                                                                 TCP connect to its first echoed message, then closed;
+//                                                                 worker i uses URL i mod the number of URLs
+const string Usage = "usage: WsLoad pingpong URL CONNECTIONS MESSAGES [SIZE] [TIMEOUT_S] | WsLoad idle URL CONNECTIONS [TIMEOUT_S]"
+                     + " | WsLoad connect URL[,URL...] CONNECTIONS [PARALLEL] [SIZE] [TIMEOUT_S]";
 
-if (args.Length < 3 || args[0] is not ("pingpong" or "idle"))
+if (args.Length < 3 || args[0] is not ("pingpong" or "idle" or "connect"))
 {
     Console.Error.WriteLine(Usage);
     return 2;
+}
+
+if (args[0] == "connect")
+{
+    var urls = args[1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(u => new Uri(u)).ToList();
+    using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(Int(args, 5, 60)));
+    return await ConnectEcho.RunAsync(urls, Int(args, 2, 0), Int(args, 3, 1), Int(args, 4, 32), limit.Token);
 }
 
 var url = new Uri(args[1]);
