@@ -21,20 +21,7 @@ echo "building (Release)"
 timeout 150 dotnet build "$root/src/StreamLb.Host" -c Release -nologo -v q >/dev/null
 timeout 60 dotnet build "$bench/WsLoad" -c Release -nologo -v q >/dev/null
 
-# Every program the benchmark starts is written here, so that whatever happens, nothing it started survives.
-export BENCH_PIDFILE
-BENCH_PIDFILE=$(mktemp /tmp/streamlb-cluster-bench-pids.XXXXXX)
-stop_started() {
-    while read -r pid; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    done <"$BENCH_PIDFILE"
-    sleep 1
-    while read -r pid; do
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    done <"$BENCH_PIDFILE"
-    rm -f "$BENCH_PIDFILE"
-}
-trap stop_started EXIT
+source "$bench/started.sh" cluster-bench
 
 left=$((limit - SECONDS - 15))
 export BENCH_TIME_LIMIT=$((left - 20))  # the benchmark gives up on a load that would not fit

@@ -37,20 +37,7 @@ timeout 120 dotnet build "$bench/WsLoad" -c Release -nologo -v q >/dev/null
 # 2000 idle connections through a proxy need ~4000 descriptors in it and 2000 in the client.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-# Every program the benchmark starts is written here, so that whatever happens, nothing it started survives.
-export BENCH_PIDFILE
-BENCH_PIDFILE=$(mktemp /tmp/streamlb-bench-pids.XXXXXX)
-stop_started() {
-    while read -r pid; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    done <"$BENCH_PIDFILE"
-    sleep 1
-    while read -r pid; do
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    done <"$BENCH_PIDFILE"
-    rm -f "$BENCH_PIDFILE"
-}
-trap stop_started EXIT
+source "$bench/started.sh" bench
 
 left=$((limit - SECONDS - 15))
 export BENCH_TIME_LIMIT=$((left - 40))  # the benchmark skips a round that would not fit
