@@ -12,19 +12,8 @@ using Xunit.Abstractions;
 namespace StreamLb.Tests.Integration;
 
 /// <summary>Garbage on the TLS port is closed with a log line while a good client next to it keeps echoing.</summary>
-public sealed class BadInputTests(ITestOutputHelper output) : TestKit(NodeHocon.Default, output), IAsyncLifetime
+public sealed class BadInputTests(ITestOutputHelper output) : OneBackendNodeSpec(output)
 {
-    private EchoServer _echo = null!;
-    private NodeHarness _node = null!;
-
-    public async Task InitializeAsync()
-    {
-        _echo = await EchoServer.StartAsync("127.0.0.1", 0);
-        _node = await NodeHarness.StartAsync(this, TestConfigs.Tls([_echo], method: ""));
-    }
-
-    public async Task DisposeAsync() => await _echo.DisposeAsync();
-
     public static TheoryData<string, byte[]> BadInputs() => new()
     {
         { "random bytes", RandomBytes() },
@@ -34,24 +23,24 @@ public sealed class BadInputTests(ITestOutputHelper output) : TestKit(NodeHocon.
 
     [Theory]
     [MemberData(nameof(BadInputs))]
-    public async Task Bad_input_is_closed_with_a_log_line_and_a_good_client_keeps_echoing(string what, byte[] input)
+    public async Task Bad_input_is_closed_with_a_log_line_and_a_good_client_keepsEchoing(string what, byte[] input)
     {
-        var good = await WebSocketClient.ConnectAsync(_node.Port());
+        var good = await WebSocketClient.ConnectAsync(Node.Port());
         await good.EchoAsync(Encoding.ASCII.GetBytes("before"), WebSocketMessageType.Text);
 
         Sys.Log.Info("sending {0} to the TLS port", what);
         using var bad = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await bad.ConnectAsync(IPAddress.Loopback, _node.Port());
+        await bad.ConnectAsync(IPAddress.Loopback, Node.Port());
         await bad.SendAsync(input);
         bad.Shutdown(SocketShutdown.Send);
         // Fails with a timeout unless the node closes the connection that sent the bad input.
         await ReadUntilClosed(bad).WaitAsync(NodeHarness.Patience);
 
-        Assert.Contains("SSL handshake with client", _node.ExpectWarning("failed"));
+        Assert.Contains("SSL handshake with client", Node.ExpectWarning("failed"));
         var (echoed, _) = await good.EchoAsync(Encoding.ASCII.GetBytes("after"), WebSocketMessageType.Text);
         Assert.Equal("after", Encoding.ASCII.GetString(echoed));
         await good.CloseAsync();
-        await _node.AssertDrainedAsync();
+        await Node.AssertDrainedAsync();
     }
 
     /// <summary>Reads (an alert, maybe) until the node closes the connection.</summary>
