@@ -52,6 +52,8 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
         private readonly byte[] _readBuffer = new byte[ReadSize];
         private byte[] _writeBuffer = new byte[ReadSize];
         private CipherPipe? _pipe;
+        private Action<Task<int>>? _readDone;
+        private Action<Task>? _writeDone;
         private SslStream? _ssl;
         private bool _handshakeDone;
         private bool _reading;
@@ -101,6 +103,9 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
             _pipe = new CipherPipe(requestCipher, writeCipher);
             _ssl = new SslStream(_pipe, leaveInnerStreamOpen: false);
 
+            // Made once: every read and every write completes through one of these.
+            _readDone = GetAsyncCallback<Task<int>>(OnReadDone);
+            _writeDone = GetAsyncCallback<Task>(OnWriteDone);
             var handshakeDone = GetAsyncCallback<Task>(OnHandshakeDone);
             _ssl.AuthenticateAsServerAsync(_stage._options, CancellationToken.None)
                 .ContinueWith(handshakeDone, TaskContinuationOptions.ExecuteSynchronously);
@@ -129,9 +134,8 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
             if (!_handshakeDone || _reading)
                 return;
             _reading = true;
-            var readDone = GetAsyncCallback<Task<int>>(OnReadDone);
             _ssl!.ReadAsync(_readBuffer, 0, _readBuffer.Length)
-                .ContinueWith(readDone, TaskContinuationOptions.ExecuteSynchronously);
+                .ContinueWith(_readDone!, TaskContinuationOptions.ExecuteSynchronously);
         }
 
         private void OnReadDone(Task<int> task)
@@ -159,11 +163,10 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
         {
             var data = Grab(_stage.PlainIn);
             _writing = true;
-            var writeDone = GetAsyncCallback<Task>(OnWriteDone);
             if (_writeBuffer.Length < data.Count)
                 _writeBuffer = new byte[data.Count];
             data.CopyTo(_writeBuffer, 0, data.Count);
-            _ssl!.WriteAsync(_writeBuffer, 0, data.Count).ContinueWith(writeDone, TaskContinuationOptions.ExecuteSynchronously);
+            _ssl!.WriteAsync(_writeBuffer, 0, data.Count).ContinueWith(_writeDone!, TaskContinuationOptions.ExecuteSynchronously);
         }
 
         private void OnWriteDone(Task task)
