@@ -238,7 +238,13 @@ class Setup:
             pid {self.dir}/nginx-proxy.pid;
             error_log {self.dir}/nginx-proxy-error.log error;
             events {{ worker_connections 9000; }}
-            stream {{
+            {self.stream_block(ports)}""")
+        return self.procs.start("nginx", ["nginx", "-e", f"{self.dir}/nginx-proxy-error.log", "-p", self.dir, "-c", conf],
+                                cpu=PROXY_CPU)
+
+    def stream_block(self, ports):
+        """The one `stream` block nginx and StreamLb both run: StreamLb reads nginx's syntax."""
+        return f"""stream {{
                 upstream http_backends {{ least_conn; {self.servers(self.http_ports)} }}
                 upstream ws_backends {{ least_conn; {self.servers(self.ws_ports)} }}
                 ssl_certificate {self.cert};
@@ -248,9 +254,7 @@ class Setup:
                 proxy_timeout 10m;
                 server {{ listen 127.0.0.1:{ports['http']} ssl; proxy_pass http_backends; }}
                 server {{ listen 127.0.0.1:{ports['ws']} ssl; proxy_pass ws_backends; }}
-            }}""")
-        return self.procs.start("nginx", ["nginx", "-e", f"{self.dir}/nginx-proxy-error.log", "-p", self.dir, "-c", conf],
-                                cpu=PROXY_CPU)
+            }}"""
 
     def haproxy(self):
         ports = self.front["haproxy"]
@@ -279,17 +283,7 @@ class Setup:
     def streamlb(self):
         ports = self.front["streamlb"]
         conf = self.write("streamlb.conf", f"""
-            stream {{
-                upstream http_backends {{ least_conn; {self.servers(self.http_ports)} }}
-                upstream ws_backends {{ least_conn; {self.servers(self.ws_ports)} }}
-                ssl_certificate {self.cert};
-                ssl_certificate_key {self.key};
-                ssl_protocols TLSv1.2 TLSv1.3;
-                proxy_connect_timeout 10s;
-                proxy_timeout 10m;
-                server {{ listen 127.0.0.1:{ports['http']} ssl; proxy_pass http_backends; }}
-                server {{ listen 127.0.0.1:{ports['ws']} ssl; proxy_pass ws_backends; }}
-            }}""")
+            {self.stream_block(ports)}""")
         host = os.path.join(ROOT, "src/StreamLb.Host/bin/Release/net10.0/StreamLb.Host.dll")
         # Pinned to one core like the others, and told so: the runtime sizes its thread pool and GC by it.
         return self.procs.start("streamlb", ["dotnet", host, "run", "-c", conf, "--admin", "off", "--cluster-port", "0"],
@@ -679,12 +673,18 @@ def main():
         print(f"\nwrote {RESULTS}/latest.md, latest.png and latest.json ({time.monotonic() - BEGAN:.0f}s)")
         ok = True
     finally:
-        procs.stop_all()
-        if ok and not os.environ.get("BENCH_KEEP"):
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"logs and configs kept in {workdir}", file=sys.stderr)
+        finish(procs, workdir, ok)
     return 0
+
+
+
+def finish(procs, workdir, ok):
+    """Stops everything started; keeps the configs and logs when the run failed or BENCH_KEEP is set."""
+    procs.stop_all()
+    if ok and not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"logs and configs kept in {workdir}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ nodes (b and c seeded from a), every node with the same upstream (least_conn ove
 
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from bench import (BENCH, CLIENT_CPU, PROXY_CPU, ROOT, Processes, cpu_seconds, dedent, free_port, machine, run,
+from bench import (finish, BENCH, CLIENT_CPU, PROXY_CPU, ROOT, Processes, cpu_seconds, dedent, free_port, machine, run,
                    wait_for_port)
 
 RESULTS = os.path.join(BENCH, "results")
@@ -194,11 +193,7 @@ def main():
         write_report(latency, rates, errors, time.monotonic() - began)
         ok = True
     finally:
-        procs.stop_all()
-        if ok and not os.environ.get("BENCH_KEEP"):
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"logs and configs kept in {workdir}", file=sys.stderr)
+        finish(procs, workdir, ok)
     return 0
 
 
