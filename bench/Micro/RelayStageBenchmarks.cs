@@ -5,7 +5,6 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using BenchmarkDotNet.Attributes;
 using StreamLb.Relay;
-using Tcp = Akka.Streams.Dsl.Tcp;
 
 namespace StreamLb.Micro;
 
@@ -18,9 +17,8 @@ public class RelayStageBenchmarks
 {
     private const int Frames = 1000;
 
-    private static readonly Flow<ByteString, ByteString, Task<Tcp.OutgoingConnection>> Echo =
-        Flow.Create<ByteString>().MapMaterializedValue(_ => Task.FromResult(
-            new Tcp.OutgoingConnection(new IPEndPoint(IPAddress.Loopback, 1), new IPEndPoint(IPAddress.Loopback, 2))));
+    private static readonly Flow<ByteString, ByteString, Task<EndPoint>> Echo =
+        Flow.Create<ByteString>().MapMaterializedValue(_ => Task.FromResult<EndPoint>(new IPEndPoint(IPAddress.Loopback, 1)));
 
     private ActorSystem _system = null!;
     private IMaterializer _materializer = null!;

@@ -8,8 +8,8 @@ using Akka.Streams.Dsl;
 using StreamLb.Balancing;
 using StreamLb.Listening;
 using StreamLb.Relay;
+using StreamLb.Sockets;
 using StreamLb.Tls;
-using Tcp = Akka.Streams.Dsl.Tcp;
 
 namespace StreamLb.Connections;
 
@@ -21,7 +21,7 @@ namespace StreamLb.Connections;
 public sealed class ConnectionActor : ReceiveActor, IWithTimers
 {
     private readonly ListenerSettings _settings;
-    private readonly Tcp.IncomingConnection _client;
+    private readonly AcceptedConnection _client;
     private readonly IMaterializer _materializer;
     private readonly string _id;
     private readonly string _upstream;
@@ -33,7 +33,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private long _connectStarted;
     private Acquire? _acquire;
 
-    public ConnectionActor(ListenerSettings settings, Tcp.IncomingConnection client, string id, IMaterializer materializer)
+    public ConnectionActor(ListenerSettings settings, AcceptedConnection client, string id, IMaterializer materializer)
     {
         _settings = settings;
         _client = client;
@@ -45,7 +45,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ListenerSettings settings, Tcp.IncomingConnection client, string id, IMaterializer materializer) =>
+    public static Props Props(ListenerSettings settings, AcceptedConnection client, string id, IMaterializer materializer) =>
         Akka.Actor.Props.Create(() => new ConnectionActor(settings, client, id, materializer));
 
     protected override void PreStart()
@@ -53,7 +53,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         var relay = RelayStage.Create(_settings.Server.ProxyTimeout, _settings.Server.HalfClose);
         if (_settings.Tls is { } tls)
         {
-            var (handshake, control) = _client.Flow
+            var (handshake, control) = SocketStage.Accepted(_client.Socket)
                 .JoinMaterialized(TlsServerStage.Create(tls), Keep.Right)
                 .JoinMaterialized(relay, Keep.Both)
                 .Run(_materializer);
@@ -63,7 +63,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         }
         else
         {
-            _relay = _client.Flow.JoinMaterialized(relay, Keep.Right).Run(_materializer);
+            _relay = SocketStage.Accepted(_client.Socket).JoinMaterialized(relay, Keep.Right).Run(_materializer);
             Self.Tell(new HandshakeDone(null));
         }
 
@@ -108,8 +108,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
             Become(Connecting);
             _connectStarted = Stopwatch.GetTimestamp();
-            var upstream = Context.System.TcpStream().OutgoingConnection(
-                UpstreamAddress.Parse(assigned.Server), halfClose: true, connectionTimeout: _settings.Server.ProxyConnectTimeout);
+            var upstream = SocketStage.Outgoing(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout);
             _relay!.Connect(upstream).PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
         });
         Receive<NoServerAvailable>(n =>
@@ -211,6 +210,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        if (_relay is null)
+            _client.Socket.Dispose(); // never handed to a graph
         _relay?.Abort(new IOException("the connection actor stopped"));
         // Also when no answer came: the balancer may still count an ask that is on its way.
         if (_server is not null || _acquire is not null)

@@ -1,65 +1,44 @@
 using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using StreamLb.Connections;
-using Tcp = Akka.Streams.Dsl.Tcp;
 
 namespace StreamLb.Listening;
 
 /// <summary>
-/// Owns one bound socket (<c>listen</c>): accepts connections one at a time through an acknowledged sink and makes
-/// each the child of this actor. A failing connection actor is stopped, never restarted, and touches no other.
+/// Owns one bound socket (<c>listen</c>): accepts connections and makes each the child of this actor, which hands it
+/// the socket. A failing connection actor is stopped, never restarted, and touches no other.
 /// </summary>
 public sealed class ListenerActor : ReceiveActor
 {
     private const int Backlog = 511;
+
+    /// <summary>Most connections taken from the backlog in one go before other messages get a turn.</summary>
+    private const int AcceptBatch = 32;
+
     private readonly ListenerSettings _settings;
     private readonly Func<long> _nextConnectionNumber;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<IActorRef> _bindingWaiters = [];
     private IMaterializer? _materializer;
+    private Socket? _listening;
+    private EndPoint? _bound;
+    private Exception? _bindError;
     private int _connections;
-    private Tcp.ServerBinding? _binding;
 
     public ListenerActor(ListenerSettings settings, Func<long> nextConnectionNumber)
     {
         _settings = settings;
         _nextConnectionNumber = nextConnectionNumber;
 
-        Receive<Tcp.ServerBinding>(binding =>
+        Receive<AcceptDone>(done =>
         {
-            _binding = binding;
-            _log.Info("listening on {0}{1} for upstream \"{2}\"", binding.LocalAddress, settings.Tls is null ? "" : " (ssl)", settings.Server.ProxyPass);
-            foreach (var waiter in _bindingWaiters)
-                waiter.Tell(new Bound(binding.LocalAddress));
-            _bindingWaiters.Clear();
+            if (Accepted(done.Accepting))
+                AcceptMore();
         });
-        Receive<BindFailed>(failed =>
-        {
-            _log.Error(failed.Error, "cannot listen on {0}: {1}", settings.Listen, failed.Error.Message);
-            foreach (var waiter in _bindingWaiters)
-                waiter.Tell(new Status.Failure(failed.Error));
-            _bindingWaiters.Clear();
-            throw new InvalidOperationException($"cannot listen on {settings.Listen}: {failed.Error.Message}", failed.Error);
-        });
-        Receive<StreamInit>(_ => Sender.Tell(Ack.Instance));
-        Receive<Tcp.IncomingConnection>(connection =>
-        {
-            var id = $"{settings.Node}#{_nextConnectionNumber()}";
-            Context.Watch(Context.ActorOf(ConnectionActor.Props(settings, connection, id, _materializer!), $"c{id[(id.LastIndexOf('#') + 1)..]}"));
-            _connections++;
-            Sender.Tell(Ack.Instance);
-        });
-        Receive<AcceptStopped>(_ => _log.Info("stopped accepting on {0}", settings.Listen));
-        Receive<GetBinding>(_ =>
-        {
-            if (_binding is { } bound)
-                Sender.Tell(new Bound(bound.LocalAddress));
-            else
-                _bindingWaiters.Add(Sender);
-        });
+        Receive<AcceptNext>(_ => AcceptMore());
+        Receive<GetBinding>(_ => Sender.Tell(_bound is { } bound ? new Bound(bound) : new Status.Failure(_bindError!)));
         Receive<Terminated>(_ => _connections--);
         Receive<GetConnectionCount>(_ => Sender.Tell(_connections));
     }
@@ -78,16 +57,93 @@ public sealed class ListenerActor : ReceiveActor
     {
         _materializer = Context.Materializer();
         var listen = _settings.Listen;
-        var binding = Context.System.TcpStream()
-            .Bind(listen.Host, listen.Port, Backlog, halfClose: true)
-            .To(Sink.ActorRefWithAck<Tcp.IncomingConnection>(Self, StreamInit.Instance, Ack.Instance, AcceptStopped.Instance, e => new BindFailed(e)))
-            .Run(_materializer);
-        binding.PipeTo(Self, failure: e => new BindFailed(e));
+        var address = IPAddress.Parse(listen.Host);
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(address, listen.Port));
+            socket.Listen(Backlog);
+        }
+        catch (SocketException e)
+        {
+            // The node's start-up asks for the binding and fails with this; the actor stays to answer it.
+            socket.Dispose();
+            _log.Error(e, "cannot listen on {0}: {1}", listen, e.Message);
+            _bindError = new InvalidOperationException($"cannot listen on {listen}: {e.Message}", e);
+            return;
+        }
+
+        _listening = socket;
+        _bound = socket.LocalEndPoint!;
+        _log.Info("listening on {0}{1} for upstream \"{2}\"", _bound, _settings.Tls is null ? "" : " (ssl)", _settings.Server.ProxyPass);
+        AcceptMore();
     }
 
-    protected override void PostStop() => _binding?.Unbind();
+    /// <summary>Takes what waits in the backlog (up to a batch), then waits for the next connection.</summary>
+    private void AcceptMore()
+    {
+        if (_listening is not { } listening)
+            return;
+        for (var i = 0; i < AcceptBatch; i++)
+        {
+            var accepting = listening.AcceptAsync(CancellationToken.None);
+            if (!accepting.IsCompleted)
+            {
+                var self = Self;
+                accepting.AsTask().ContinueWith(t => self.Tell(new AcceptDone(t)), TaskContinuationOptions.ExecuteSynchronously);
+                return;
+            }
 
-    /// <summary>Asks for the bound address; answered with <see cref="Bound"/> once bound.</summary>
+            if (!Accepted(accepting.AsTask()))
+                return;
+        }
+
+        // More may be waiting: let other messages in first, then go on.
+        Self.Tell(AcceptNext.Instance);
+    }
+
+    /// <summary>Starts a connection actor for an accepted socket; false when accepting has stopped.</summary>
+    private bool Accepted(Task<Socket> accepting)
+    {
+        if (!accepting.IsCompletedSuccessfully)
+        {
+            if (_listening is not null)
+            {
+                var error = accepting.Exception?.GetBaseException();
+                _log.Error(error, "stopped accepting on {0}: {1}", _settings.Listen, error?.Message);
+            }
+
+            return false;
+        }
+
+        var socket = accepting.Result;
+        EndPoint remote, local;
+        try
+        {
+            remote = socket.RemoteEndPoint!;
+            local = socket.LocalEndPoint!;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose(); // reset before it could be served
+            return true;
+        }
+
+        var id = $"{_settings.Node}#{_nextConnectionNumber()}";
+        var connection = new AcceptedConnection(socket, remote, local);
+        Context.Watch(Context.ActorOf(ConnectionActor.Props(_settings, connection, id, _materializer!), $"c{id[(id.LastIndexOf('#') + 1)..]}"));
+        _connections++;
+        return true;
+    }
+
+    protected override void PostStop()
+    {
+        var listening = _listening;
+        _listening = null;
+        listening?.Dispose();
+    }
+
+    /// <summary>Asks for the bound address; answered with <see cref="Bound"/>.</summary>
     public sealed class GetBinding
     {
         public static readonly GetBinding Instance = new();
@@ -101,20 +157,10 @@ public sealed class ListenerActor : ReceiveActor
         public static readonly GetConnectionCount Instance = new();
     }
 
-    private sealed record BindFailed(Exception Error);
+    private sealed record AcceptDone(Task<Socket> Accepting);
 
-    private sealed class StreamInit
+    private sealed class AcceptNext
     {
-        public static readonly StreamInit Instance = new();
-    }
-
-    private sealed class Ack
-    {
-        public static readonly Ack Instance = new();
-    }
-
-    private sealed class AcceptStopped
-    {
-        public static readonly AcceptStopped Instance = new();
+        public static readonly AcceptNext Instance = new();
     }
 }

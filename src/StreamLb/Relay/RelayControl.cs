@@ -1,6 +1,5 @@
 using System.Net;
 using Akka.IO;
-using Tcp = Akka.Streams.Dsl.Tcp;
 using Akka.Streams.Dsl;
 
 namespace StreamLb.Relay;
@@ -18,11 +17,11 @@ public sealed class RelayControl
     public Task<RelayResult> Completion => _completion.Task;
 
     /// <summary>
-    /// Materializes <paramref name="upstream"/> inside the relay and completes with the local address of the new
-    /// connection; faults if connecting failed, after which another server may be tried with the same relay.
+    /// Materializes <paramref name="upstream"/> (a flow whose value is its local address once connected, such as
+    /// <see cref="Sockets.SocketStage.Outgoing"/>) inside the relay and completes with that address; faults if connecting failed, after which another server may be tried with the same relay.
     /// No client byte is sent upstream before the connection is established, so nothing is lost on a retry.
     /// </summary>
-    public Task<EndPoint> Connect(Flow<ByteString, ByteString, Task<Tcp.OutgoingConnection>> upstream)
+    public Task<EndPoint> Connect(Flow<ByteString, ByteString, Task<EndPoint>> upstream)
     {
         var attempt = new ConnectAttempt(upstream, new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously));
         _started.Task.ContinueWith(t => t.Result.Connect(attempt), TaskContinuationOptions.ExecuteSynchronously);
@@ -50,7 +49,7 @@ public sealed class RelayControl
         _completion.TrySetResult(result);
     }
 
-    internal sealed record ConnectAttempt(Flow<ByteString, ByteString, Task<Tcp.OutgoingConnection>> Upstream, TaskCompletionSource<EndPoint> Connected);
+    internal sealed record ConnectAttempt(Flow<ByteString, ByteString, Task<EndPoint>> Upstream, TaskCompletionSource<EndPoint> Connected);
 
     private sealed record Callbacks(Action<ConnectAttempt> Connect, Action<Exception?> Stop);
 }

@@ -1,8 +1,8 @@
+using System.Net;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
-using Tcp = Akka.Streams.Dsl.Tcp;
 
 namespace StreamLb.Relay;
 
@@ -131,7 +131,7 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
                 .ViaMaterialized(attempt.Upstream, Keep.Right)
                 .To(fromUpstream.Sink)
                 .Run(SubFusingMaterializer);
-            var onConnected = GetAsyncCallback<Task<Tcp.OutgoingConnection>>(t => OnConnected(attempt, t));
+            var onConnected = GetAsyncCallback<Task<EndPoint>>(t => OnConnected(attempt, t));
             connected.ContinueWith(onConnected, TaskContinuationOptions.ExecuteSynchronously);
         }
 
@@ -143,7 +143,7 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
                 _beforeConnected.Add(action);
         }
 
-        private void OnConnected(RelayControl.ConnectAttempt attempt, Task<Tcp.OutgoingConnection> task)
+        private void OnConnected(RelayControl.ConnectAttempt attempt, Task<EndPoint> task)
         {
             if (!ReferenceEquals(attempt, _attempt))
                 return;
@@ -165,7 +165,7 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
             _lastActivity = Environment.TickCount64;
             if (_stage._idleTimeout > TimeSpan.Zero)
                 ScheduleOnce(IdleTimer, _stage._idleTimeout);
-            attempt.Connected.TrySetResult(task.Result.LocalAddress);
+            attempt.Connected.TrySetResult(task.Result);
 
             foreach (var action in _beforeConnected)
                 action();

@@ -1,0 +1,352 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.Streams.Stage;
+
+namespace StreamLb.Sockets;
+
+/// <summary>
+/// One TCP socket as an Akka.Streams flow: what is pushed in is sent, what arrives is pushed out. Reads happen only
+/// on demand; while nothing arrives the stage waits with a zero-byte receive and holds no buffer, and a read borrows a
+/// pooled buffer only for the moment the bytes are copied out. A send finishes before the next element is pulled, so
+/// a slow peer slows the sender (backpressure). Both directions close on their own: the input finishing sends FIN
+/// once everything was sent, end of stream from the peer completes the output; the stage stops when both are done.
+/// A failing input, or a failure cancelling the output, aborts the connection (RST).
+/// Materializes the local address once the socket is connected.
+/// </summary>
+public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, Task<EndPoint>>
+{
+    /// <summary>Most bytes taken in one read.</summary>
+    public const int ReadSize = 64 * 1024;
+
+    private readonly Socket? _accepted;
+    private readonly EndPoint? _remote;
+    private readonly TimeSpan _connectTimeout;
+
+    private SocketStage(Socket? accepted, EndPoint? remote, TimeSpan connectTimeout)
+    {
+        _accepted = accepted;
+        _remote = remote;
+        _connectTimeout = connectTimeout;
+        Shape = new FlowShape<ByteString, ByteString>(ToSend, Received);
+    }
+
+    public Inlet<ByteString> ToSend { get; } = new("socket.toSend");
+    public Outlet<ByteString> Received { get; } = new("socket.received");
+    public override FlowShape<ByteString, ByteString> Shape { get; }
+
+    /// <summary>A connection already accepted by a listener. The stage owns the socket from now on.</summary>
+    public static Flow<ByteString, ByteString, Task<EndPoint>> Accepted(Socket socket) =>
+        Flow.FromGraph(new SocketStage(socket, null, TimeSpan.Zero));
+
+    /// <summary>Connects to <paramref name="remote"/> when materialized; fails after <paramref name="connectTimeout"/> (zero: no limit).</summary>
+    public static Flow<ByteString, ByteString, Task<EndPoint>> Outgoing(EndPoint remote, TimeSpan connectTimeout) =>
+        Flow.FromGraph(new SocketStage(null, remote, connectTimeout));
+
+    public override ILogicAndMaterializedValue<Task<EndPoint>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var connected = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return new LogicAndMaterializedValue<Task<EndPoint>>(new Logic(this, connected), connected.Task);
+    }
+
+    private sealed class Logic : TimerGraphStageLogic
+    {
+        private const string ConnectTimer = "connect";
+        private readonly SocketStage _stage;
+        private readonly TaskCompletionSource<EndPoint> _connected;
+        private Socket? _socket;
+        private Action? _onConnected;
+        private Action? _onReadable;
+        private Action? _onSent;
+        private ValueTask _connecting;
+        private ValueTask<int> _waitingForData;
+        private ValueTask<int> _sending;
+        private byte[]? _unsent;
+        private bool _isConnected;
+        private bool _waiting;
+        private bool _writing;
+        private bool _abort;
+        private volatile bool _stopped;
+
+        public Logic(SocketStage stage, TaskCompletionSource<EndPoint> connected) : base(stage.Shape)
+        {
+            _stage = stage;
+            _connected = connected;
+            SetHandler(stage.ToSend,
+                onPush: () => Send(Grab(stage.ToSend)),
+                onUpstreamFinish: () =>
+                {
+                    if (!_writing)
+                        ShutdownSend();
+                },
+                onUpstreamFailure: Abort);
+            SetHandler(stage.Received,
+                onPull: Read,
+                onDownstreamFinish: cause =>
+                {
+                    if (cause is not null and not SubscriptionWithCancelException.NonFailureCancellation)
+                        Abort(cause);
+                    else
+                        CompleteIfDone();
+                });
+        }
+
+        public override void PreStart()
+        {
+            var readable = GetAsyncCallback(OnReadable);
+            var sent = GetAsyncCallback(OnSent);
+            // Socket completions run on the thread pool; they come back into the stage through its callbacks.
+            _onReadable = () =>
+            {
+                if (!_stopped)
+                    readable();
+            };
+            _onSent = () =>
+            {
+                if (!_stopped)
+                    sent();
+            };
+
+            if (_stage._accepted is { } accepted)
+            {
+                _socket = accepted;
+                Connected();
+                return;
+            }
+
+            var remote = _stage._remote!;
+            _socket = remote is DnsEndPoint
+                ? new Socket(SocketType.Stream, ProtocolType.Tcp)
+                : new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            var connectDone = GetAsyncCallback(OnConnectDone);
+            _onConnected = () =>
+            {
+                if (!_stopped)
+                    connectDone();
+            };
+            if (_stage._connectTimeout > TimeSpan.Zero)
+                ScheduleOnce(ConnectTimer, _stage._connectTimeout);
+            _connecting = _socket.ConnectAsync(remote, CancellationToken.None);
+            if (_connecting.IsCompleted)
+                OnConnectDone();
+            else
+                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected);
+        }
+
+        private void OnConnectDone()
+        {
+            try
+            {
+                _connecting.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+                return;
+            }
+
+            CancelTimer(ConnectTimer);
+            Connected();
+        }
+
+        protected override void OnTimer(object timerKey) =>
+            Fail(new TimeoutException($"connect to {_stage._remote} timed out after {_stage._connectTimeout.TotalSeconds:0.###}s"));
+
+        private void Connected()
+        {
+            var socket = _socket!;
+            socket.NoDelay = true;
+            // Reads are tried without waiting; when nothing is there yet the stage waits with a zero-byte receive.
+            socket.Blocking = false;
+            _isConnected = true;
+            _connected.TrySetResult(socket.LocalEndPoint!);
+            if (IsAvailable(_stage.Received))
+                Read();
+            if (!IsClosed(_stage.ToSend))
+                Pull(_stage.ToSend);
+        }
+
+        private void Read()
+        {
+            if (!_isConnected || _waiting)
+                return;
+
+            var buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
+            int received;
+            SocketError error;
+            try
+            {
+                received = _socket!.Receive(buffer.AsSpan(0, ReadSize), SocketFlags.None, out error);
+                if (error == SocketError.Success && received > 0)
+                {
+                    Push(_stage.Received, ByteString.CopyFrom(buffer, 0, received));
+                    return;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            switch (error)
+            {
+                case SocketError.Success:
+                    // End of stream: the peer will send no more (it may still read).
+                    Complete(_stage.Received);
+                    CompleteIfDone();
+                    return;
+                case SocketError.WouldBlock:
+                    WaitForData();
+                    return;
+                default:
+                    Fail(new SocketException((int)error));
+                    return;
+            }
+        }
+
+        private void WaitForData()
+        {
+            _waiting = true;
+            _waitingForData = _socket!.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+            if (_waitingForData.IsCompleted)
+                OnReadable();
+            else
+                _waitingForData.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable!);
+        }
+
+        private void OnReadable()
+        {
+            _waiting = false;
+            try
+            {
+                _waitingForData.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+                return;
+            }
+
+            if (IsAvailable(_stage.Received))
+                Read();
+        }
+
+        /// <summary>
+        /// Sends what the socket takes at once; the rest (the peer is slow) waits in a pooled buffer for an
+        /// asynchronous send. The next element is pulled only when all of this one went out.
+        /// </summary>
+        private void Send(ByteString data)
+        {
+            var bytes = data.ToReadOnlySpan();
+            var sent = _socket!.Send(bytes, SocketFlags.None, out var error);
+            if (error is not (SocketError.Success or SocketError.WouldBlock))
+            {
+                Fail(new SocketException((int)error));
+                return;
+            }
+
+            if (error == SocketError.WouldBlock)
+                sent = 0;
+            if (sent == bytes.Length)
+            {
+                Sent();
+                return;
+            }
+
+            var rest = bytes[sent..];
+            _unsent = ArrayPool<byte>.Shared.Rent(rest.Length);
+            rest.CopyTo(_unsent);
+            _writing = true;
+            // Completes when all of it went out.
+            _sending = _socket.SendAsync(_unsent.AsMemory(0, rest.Length), SocketFlags.None);
+            if (_sending.IsCompleted)
+                OnSent();
+            else
+                _sending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSent!);
+        }
+
+        private void OnSent()
+        {
+            _writing = false;
+            ArrayPool<byte>.Shared.Return(_unsent!);
+            _unsent = null;
+            try
+            {
+                _sending.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+                return;
+            }
+
+            Sent();
+        }
+
+        private void Sent()
+        {
+            if (IsClosed(_stage.ToSend))
+                ShutdownSend();
+            else
+                Pull(_stage.ToSend);
+        }
+
+        private void ShutdownSend()
+        {
+            if (_isConnected)
+            {
+                try
+                {
+                    _socket!.Shutdown(SocketShutdown.Send);
+                }
+                catch (SocketException)
+                {
+                    // The peer is gone already; closing will tell.
+                }
+            }
+
+            CompleteIfDone();
+        }
+
+        private void CompleteIfDone()
+        {
+            if (IsClosed(_stage.ToSend) && !_writing && IsClosed(_stage.Received))
+                CompleteStage();
+        }
+
+        private void Abort(Exception reason)
+        {
+            _abort = true;
+            FailStage(reason);
+        }
+
+        private void Fail(Exception error)
+        {
+            _abort = true;
+            _connected.TrySetException(error);
+            FailStage(error);
+        }
+
+        public override void PostStop()
+        {
+            _stopped = true;
+            _connected.TrySetException(new IOException("the socket stage stopped before it was connected"));
+            if (_socket is not { } socket)
+                return;
+            try
+            {
+                if (_abort && _isConnected)
+                    socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (SocketException)
+            {
+                // Already reset by the peer.
+            }
+
+            socket.Dispose();
+        }
+    }
+}
