@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Microsoft.Extensions.Logging;
 using StreamLb.Configuration;
 
 namespace StreamLb.Host;
@@ -23,6 +24,7 @@ public sealed record CommandLine
           --admin-token TOKEN     bearer token for admin changes (or STREAMLB_ADMIN_TOKEN); required off loopback
           --drain-timeout TIME    how long a drained server's connections may go on (default: until they end)
           --stable-after TIME     split-brain resolver: stable membership before unreachable nodes are downed (default 20s)
+          --log-level LEVEL       debug (adds a line per relayed connection), info (default), warning or error
         """;
 
     public required string Command { get; init; }
@@ -45,6 +47,9 @@ public sealed record CommandLine
     public TimeSpan? DrainTimeout { get; init; }
 
     public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The lowest level logged, by the program and by Akka alike.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
     /// <summary>Parses <paramref name="args"/>; returns null and sets <paramref name="error"/> when they are wrong.</summary>
     public static CommandLine? Parse(string[] args, out string? error)
@@ -100,6 +105,9 @@ public sealed record CommandLine
                 case "--stable-after" when TimeValue.TryParse(value, out var stable):
                     result = result with { StableAfter = stable };
                     break;
+                case "--log-level" when LogLevels.TryGetValue(value, out var level):
+                    result = result with { LogLevel = level };
+                    break;
                 default:
                     return Fail(out error, $"invalid option \"{option} {value}\"");
             }
@@ -109,6 +117,11 @@ public sealed record CommandLine
             return Fail(out error, "check needs -c FILE");
         return result with { Seeds = seeds };
     }
+
+    private static readonly Dictionary<string, LogLevel> LogLevels = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["debug"] = LogLevel.Debug, ["info"] = LogLevel.Information, ["warning"] = LogLevel.Warning, ["error"] = LogLevel.Error,
+    };
 
     private static bool IsHostPort(string value)
     {

@@ -44,6 +44,7 @@ public static class RunCommand
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(ConfigureConsole);
             builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+            builder.Logging.SetMinimumLevel(commandLine.LogLevel);
             var cluster = new ClusterOptions
             {
                 Host = commandLine.ClusterHost, Port = commandLine.ClusterPort, Seeds = commandLine.Seeds, StableAfter = commandLine.StableAfter,
@@ -53,6 +54,7 @@ public static class RunCommand
             builder.Services.AddSingleton(running);
             builder.Services.AddAkka(ClusterOptions.SystemName, akka => akka
                 .AddHocon(ClusterBootstrap.ConfigFor(cluster), HoconAddMode.Prepend)
+                .AddHocon($"akka.loglevel = {AkkaLogLevel(commandLine.LogLevel)}", HoconAddMode.Prepend)
                 .ConfigureLoggers(loggers =>
                 {
                     loggers.ClearLoggers();
@@ -114,6 +116,14 @@ public static class RunCommand
 
         return backends;
     }
+
+    private static string AkkaLogLevel(LogLevel level) => level switch
+    {
+        LogLevel.Debug => "DEBUG",
+        LogLevel.Information => "INFO",
+        LogLevel.Warning => "WARNING",
+        _ => "ERROR",
+    };
 
     private static void ConfigureLogging(ILoggingBuilder logging) => logging.AddSimpleConsole(ConfigureConsole);
 

@@ -126,7 +126,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     {
         Receive<UpstreamConnected>(connected =>
         {
-            _log.Info("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
+            _log.Debug("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
             Become(Relaying);
         });
         Receive<UpstreamFailed>(failed =>
@@ -162,7 +162,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 IdleTimeoutException e => $"timed out: {e.Message}",
                 { } e => $"closed with an error: {Describe(e)}",
             };
-            _log.Info("{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
+            _log.Debug("{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
                 _id, _client.RemoteAddress, _server, how, result.BytesFromClient, result.BytesFromUpstream);
             Context.Stop(Self);
         });

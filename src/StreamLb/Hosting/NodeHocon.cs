@@ -4,17 +4,13 @@ namespace StreamLb.Hosting;
 public static class NodeHocon
 {
     /// <summary>
-    /// 64 KiB socket reads and write batches: the 4 KiB default caps a relay near 100 MiB/s, and above ~80 KiB every
-    /// read would land on the large-object heap. The buffer sizes must be at least the frame size.
+    /// Log at INFO: start-up, membership and health changes, warnings for every connection that ends early. A line per
+    /// relayed connection (its server, bytes, how it ended) is DEBUG, as nginx's stream access log is off by default.
+    /// Akka IO's TCP settings do not apply: the bytes go through <see cref="Sockets.SocketStage"/>.
     /// </summary>
     public const string Default = """
         akka {
           loglevel = INFO
-          io.tcp {
-            maximum-frame-size = 64k
-            send-buffer-size = 128k
-            receive-buffer-size = 128k
-          }
           actor.debug.unhandled = off
         }
         """;

@@ -12,7 +12,7 @@ public sealed class ProgramTests
     private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task The_default_config_with_demo_generates_a_certificate_and_echoes_wss_right_away()
+    public async Task The_default_config_with_demo_generates_a_certificate_and_echoes_wss_right_away_and_debug_logs_each_connection()
     {
         // The repository's default config, in a folder of its own so no certificate exists yet: a fresh checkout.
         var folder = Directory.CreateTempSubdirectory("streamlb-default-");
@@ -20,7 +20,7 @@ public sealed class ProgramTests
         File.Copy(Path.Combine(RepositoryRoot(), CommandLine.DefaultConfig), configFile);
         try
         {
-            await using var node = NodeProcess.Start(folder.FullName, "run", "-c", configFile, "--demo");
+            await using var node = NodeProcess.Start(folder.FullName, "run", "-c", configFile, "--demo", "--log-level", "debug");
             await node.WaitForLine("listening on 127.0.0.1:8443", Startup);
 
             var client = await WebSocketClient.ConnectAsync(8443);
@@ -29,6 +29,9 @@ public sealed class ProgramTests
 
             Assert.Equal("hello through streamlb", Encoding.UTF8.GetString(echoed));
             Assert.Equal(WebSocketMessageType.Text, type);
+            // At debug level every relayed connection gets its line once it ends (at info it would get none).
+            var line = await node.WaitForLine("bytes from client", Startup);
+            Assert.Contains("↔ server 127.0.0.1:900", line);
             Assert.Contains("SELF-SIGNED DEVELOPMENT certificate", node.Output);
             Assert.True(File.Exists(Path.Combine(folder.FullName, "certs", "server.crt")));
         }

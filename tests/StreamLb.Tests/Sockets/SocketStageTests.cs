@@ -1,0 +1,195 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.Streams.TestKit;
+using Akka.TestKit.Xunit2;
+using StreamLb.Sockets;
+using StreamLb.Tests.Integration;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace StreamLb.Tests.Sockets;
+
+/// <summary>The socket stage against real loopback sockets: bytes, order, half-close, reset, connect failures.</summary>
+public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output: output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    private (TestPublisher.Probe<ByteString> Send, TestSubscriber.Probe<ByteString> Received, Task<EndPoint> Connected) Connect(int port) =>
+        this.SourceProbe<ByteString>()
+            .ViaMaterialized(SocketStage.Outgoing(new IPEndPoint(IPAddress.Loopback, port), TimeSpan.FromSeconds(10)), Keep.Both)
+            .ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both)
+            .Run(Sys.Materializer()) switch
+        {
+            ((var send, var connected), var received) => (send, received, connected),
+        };
+
+    [Fact]
+    public async Task Sends_and_receives_every_byte_in_order()
+    {
+        using var backend = new RawBackend(async socket =>
+        {
+            var stream = new NetworkStream(socket);
+            await stream.WriteAsync(await RawBackend.ReadToEndAsync(stream));
+            socket.Shutdown(SocketShutdown.Send);
+        });
+        var (send, received, connected) = Connect(backend.Port);
+        var local = (IPEndPoint)await connected.WaitAsync(Patience);
+        Assert.Equal(IPAddress.Loopback, local.Address);
+
+        // Chunks of many sizes, 1 B up to three reads' worth, each with its own pattern.
+        var sizes = new[] { 1, 2, 100, 1500, 16 * 1024, SocketStage.ReadSize, 3 * SocketStage.ReadSize + 7, 5 };
+        var expected = new List<byte>();
+        foreach (var (size, i) in sizes.Select((s, i) => (s, i)))
+        {
+            var chunk = Enumerable.Range(0, size).Select(b => (byte)(b * 31 + i)).ToArray();
+            expected.AddRange(chunk);
+            send.SendNext(ByteString.FromBytes(chunk));
+        }
+
+        send.SendComplete();
+        var echoed = new List<byte>();
+        received.Request(long.MaxValue);
+        while (true)
+        {
+            var next = received.ExpectNextOrComplete();
+            if (next is not ByteString bytes)
+                break;
+            Assert.True(bytes.Count <= SocketStage.ReadSize);
+            echoed.AddRange(bytes.ToArray());
+        }
+
+        Assert.Equal(expected, echoed);
+    }
+
+    [Fact]
+    public async Task Completing_the_input_sends_FIN_while_the_peer_may_still_send()
+    {
+        var peerSawEnd = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async socket =>
+        {
+            var stream = new NetworkStream(socket);
+            peerSawEnd.SetResult(await RawBackend.ReadToEndAsync(stream));
+            await stream.WriteAsync("after your FIN"u8.ToArray());
+            socket.Shutdown(SocketShutdown.Send);
+        });
+        var (send, received, connected) = Connect(backend.Port);
+        await connected.WaitAsync(Patience);
+
+        send.SendNext(ByteString.FromString("last words"));
+        send.SendComplete();
+        Assert.Equal("last words"u8.ToArray(), await peerSawEnd.Task.WaitAsync(Patience));
+
+        received.Request(10);
+        Assert.Equal("after your FIN", received.ExpectNext(Patience).ToString());
+        received.ExpectComplete();
+    }
+
+    [Fact]
+    public async Task The_peer_closing_completes_the_output_and_sending_goes_on()
+    {
+        var peerRead = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async socket =>
+        {
+            var stream = new NetworkStream(socket);
+            socket.Shutdown(SocketShutdown.Send);
+            peerRead.SetResult(await RawBackend.ReadToEndAsync(stream));
+        });
+        var (send, received, connected) = Connect(backend.Port);
+        await connected.WaitAsync(Patience);
+
+        received.Request(1);
+        received.ExpectComplete();
+        send.SendNext(ByteString.FromString("still sending"));
+        send.SendComplete();
+        Assert.Equal("still sending"u8.ToArray(), await peerRead.Task.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_failing_input_resets_the_connection()
+    {
+        var peerError = new TaskCompletionSource<SocketError>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var peerGotBytes = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async socket =>
+        {
+            var buffer = new byte[16];
+            try
+            {
+                await socket.ReceiveAsync(buffer);
+                peerGotBytes.SetResult();
+                while (await socket.ReceiveAsync(buffer) > 0)
+                {
+                }
+
+                peerError.SetResult(SocketError.Success);
+            }
+            catch (SocketException e)
+            {
+                peerError.SetResult(e.SocketErrorCode);
+            }
+        });
+        var (send, received, connected) = Connect(backend.Port);
+        await connected.WaitAsync(Patience);
+        send.SendNext(ByteString.FromString("x"));
+        await peerGotBytes.Task.WaitAsync(Patience);
+
+        send.SendError(new IOException("the other side failed"));
+
+        Assert.Equal(SocketError.ConnectionReset, await peerError.Task.WaitAsync(Patience));
+        received.Request(1);
+        Assert.IsType<IOException>(received.ExpectError());
+    }
+
+    [Fact]
+    public async Task A_refused_connect_fails_the_materialized_task_and_the_stream()
+    {
+        int port;
+        using (var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)closed.LocalEndPoint!).Port;
+        }
+
+        var (_, received, connected) = Connect(port);
+        var error = await Assert.ThrowsAsync<SocketException>(() => connected.WaitAsync(Patience));
+        Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
+        received.Request(1);
+        Assert.IsType<SocketException>(received.ExpectError());
+    }
+
+    [Fact]
+    public async Task Nothing_is_read_without_demand()
+    {
+        // The peer writes until its send would block: it can only ever get as far as the kernel's buffers allow.
+        var written = 0L;
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async socket =>
+        {
+            var chunk = new byte[64 * 1024];
+            while (true)
+            {
+                var send = socket.SendAsync(chunk);
+                if (await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(1))) != send)
+                {
+                    stalled.TrySetResult();
+                    return;
+                }
+
+                Interlocked.Add(ref written, await send);
+                if (Interlocked.Read(ref written) > 512L * 1024 * 1024)
+                    return;
+            }
+        });
+        var (send, received, connected) = Connect(backend.Port);
+        await connected.WaitAsync(Patience);
+        received.Request(1);
+        received.ExpectNext(Patience);
+
+        await stalled.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(Interlocked.Read(ref written) < 64L * 1024 * 1024, $"the peer wrote {Interlocked.Read(ref written)} bytes into a stage with no demand");
+        send.SendComplete();
+        received.Cancel();
+    }
+}
