@@ -18,6 +18,7 @@ namespace StreamLb.Host.Admin;
 public sealed class AdminApi : IAsyncDisposable
 {
     private const string UpstreamsPath = "/api/stream/upstreams";
+    private const string PicksPath = "/api/stream/picks";
 
     private readonly WebApplication _app;
     private readonly StreamLbNode _node;
@@ -84,6 +85,7 @@ public sealed class AdminApi : IAsyncDisposable
         upstreams.MapPost("/{name}/servers", Add);
         upstreams.MapPatch("/{name}/servers/{id}", Update);
         upstreams.MapDelete("/{name}/servers/{id}", Remove);
+        _app.MapGet(PicksPath, () => Results.Json(AdminJson.ToJson(_node.PickLatency.Snapshot()), AdminJsonContext.Relaxed.PicksJson));
     }
 
     private async Task<IResult> GetAll(CancellationToken cancel)

@@ -21,6 +21,9 @@ internal sealed record PeerJson(
 
 internal sealed record HealthChecksJson(long Checks, int Fails, bool Unhealthy, bool LastPassed, string? LastError);
 
+/// <summary>This node's picks so far: how many, how many the fallback answered, latency percentiles in milliseconds.</summary>
+internal sealed record PicksJson(long Picks, long Fallbacks, double P50Ms, double P90Ms, double P99Ms, double MaxMs);
+
 internal sealed record ErrorJson(ErrorDetailJson Error);
 
 internal sealed record ErrorDetailJson(int Status, string Text, string Code);
@@ -29,6 +32,7 @@ internal sealed record ErrorDetailJson(int Status, string Text, string Code);
 [JsonSerializable(typeof(Dictionary<string, UpstreamJson>))]
 [JsonSerializable(typeof(UpstreamJson))]
 [JsonSerializable(typeof(PeerJson))]
+[JsonSerializable(typeof(PicksJson))]
 [JsonSerializable(typeof(ErrorJson))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext
 {
@@ -82,6 +86,11 @@ internal static class AdminJson
                 // last_passed reads LastError as the error of the last check, so a passed last check has none.
                 ? new HealthChecksJson(health.Checks, health.Fails, !health.Healthy, health.LastChecked is not null && health.LastError is null, health.LastError)
                 : null);
+
+    public static PicksJson ToJson(PickLatencySnapshot picks) =>
+        new(picks.Count, picks.Fallbacks, Ms(picks.P50), Ms(picks.P90), Ms(picks.P99), Ms(picks.Max));
+
+    private static double Ms(TimeSpan time) => Math.Round(time.TotalMilliseconds, 3);
 
     public static string StateName(ServerState state) => state switch
     {

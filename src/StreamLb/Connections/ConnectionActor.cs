@@ -30,6 +30,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private RelayControl? _relay;
     private string? _server;
     private long _pickStarted;
+    private long _pickAsked;
     private long _connectStarted;
     private Acquire? _acquire;
 
@@ -94,6 +95,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         var hashKey = _settings.HashKey is null ? null : HashKeys.Expand(_settings.HashKey, _client.RemoteAddress, _client.LocalAddress);
         _acquire = new Acquire(_upstream, _id, _settings.Node, hashKey, _tried.ToArray());
         // Through the ledger, like the Release that ends it: one path keeps an ask and its release in order.
+        _pickAsked = Stopwatch.GetTimestamp();
         _settings.Ledger.Tell(_acquire);
         Timers.StartSingleTimer(PickTimeout.Instance, PickTimeout.Instance, _settings.PickTimeout);
     }
@@ -105,6 +107,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Timers.Cancel(PickTimeout.Instance);
             _server = assigned.Server;
             var pickedLocally = Sender.Equals(_settings.FallbackPicker);
+            _settings.PickLatency.Record(_pickAsked, pickedLocally);
             _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
             Become(Connecting);
             _connectStarted = Stopwatch.GetTimestamp();
@@ -112,7 +115,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _relay!.Connect(upstream).PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
         });
         Receive<NoServerAvailable>(n =>
-            Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {n.Reason}"));
+        {
+            _settings.PickLatency.Record(_pickAsked, Sender.Equals(_settings.FallbackPicker));
+            Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {n.Reason}");
+        });
         Receive<PickTimeout>(_ =>
         {
             _log.Warning("{0} the balancer of upstream \"{1}\" did not answer within {2:0.###}s: picking from the last snapshot",

@@ -40,6 +40,9 @@ public sealed class StreamLbNode
 
     public IActorRef Balancers { get; private set; } = ActorRefs.Nobody;
 
+    /// <summary>How long this node's connections waited for their picks.</summary>
+    public PickLatency PickLatency { get; } = new();
+
     public static StreamLbNode Start(ActorSystem system, StreamConfig config, NodeOptions? options = null)
     {
         var clustered = system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal);
@@ -114,6 +117,7 @@ public sealed class StreamLbNode
                     Ledger = Ledger,
                     FallbackPicker = fallback,
                     PickTimeout = Options.PickTimeout,
+                    PickLatency = PickLatency,
                 };
                 listeners.Add(System.ActorOf(ListenerActor.Props(settings, NextConnectionNumber), $"listener-{listeners.Count + 1}"));
             }

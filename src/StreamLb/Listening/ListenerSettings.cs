@@ -1,5 +1,6 @@
 using System.Net.Security;
 using Akka.Actor;
+using StreamLb.Balancing;
 using StreamLb.Configuration;
 
 namespace StreamLb.Listening;
@@ -25,6 +26,9 @@ public sealed record ListenerSettings
 
     /// <summary>Answers picks from the last snapshot when the balancer does not answer within <see cref="PickTimeout"/>.</summary>
     public required IActorRef FallbackPicker { get; init; }
+
+    /// <summary>Where the node's connections record how long their picks took.</summary>
+    public PickLatency PickLatency { get; init; } = new();
 
     /// <summary>How long a pick may wait for the balancer before the fallback picker answers instead.</summary>
     public TimeSpan PickTimeout { get; init; } = TimeSpan.FromSeconds(1);

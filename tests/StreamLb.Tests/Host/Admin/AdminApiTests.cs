@@ -65,6 +65,30 @@ public sealed class AdminApiTests(ITestOutputHelper output) : TestKit(NodeHocon.
     }
 
     [Fact]
+    public async Task Picks_counts_each_connection_pick_with_its_latency()
+    {
+        var (_, before) = await Send(HttpMethod.Get, "/api/stream/picks");
+        Assert.Equal("{\"picks\":0,\"fallbacks\":0,\"p50_ms\":0,\"p90_ms\":0,\"p99_ms\":0,\"max_ms\":0}", before);
+
+        for (var i = 0; i < 3; i++)
+        {
+            var client = await WebSocketClient.ConnectAsync(_node.Port());
+            await client.EchoAsync("pick"u8.ToArray(), WebSocketMessageType.Text);
+            await client.CloseAsync();
+        }
+
+        var (status, body) = await Send(HttpMethod.Get, "/api/stream/picks");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var picks = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(3, picks.GetProperty("picks").GetInt64());
+        Assert.Equal(0, picks.GetProperty("fallbacks").GetInt64());
+        var p50 = picks.GetProperty("p50_ms").GetDouble();
+        var p99 = picks.GetProperty("p99_ms").GetDouble();
+        var max = picks.GetProperty("max_ms").GetDouble();
+        Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, body);
+    }
+
+    [Fact]
     public async Task Post_adds_a_server_that_new_connections_reach_once_the_others_are_down()
     {
         var third = await StartBackend();

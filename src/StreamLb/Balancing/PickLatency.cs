@@ -1,0 +1,79 @@
+using System.Diagnostics;
+
+namespace StreamLb.Balancing;
+
+/// <summary>
+/// How long this node's connections waited for their pick: from the ask leaving the connection actor to the answer
+/// arriving, through the (possibly remote) balancer. A histogram with four buckets per doubling from 10 µs, so a
+/// percentile is exact to within 19%. Recorded from many connection actors at once, read by the admin API.
+/// </summary>
+public sealed class PickLatency
+{
+    private const double SmallestMicroseconds = 10;
+    private const int BucketsPerDoubling = 4;
+    private const int Buckets = 24 * BucketsPerDoubling; // 10 µs · 2^24 ≈ 168 s
+
+    private readonly long[] _counts = new long[Buckets + 1];
+    private long _fallbacks;
+    private long _maxTicks;
+
+    /// <summary>Records one pick that took since <paramref name="askedAt"/> (a <see cref="Stopwatch"/> timestamp).</summary>
+    public void Record(long askedAt, bool fromFallback)
+    {
+        var ticks = Stopwatch.GetTimestamp() - askedAt;
+        Interlocked.Increment(ref _counts[BucketOf(ticks)]);
+        if (fromFallback)
+            Interlocked.Increment(ref _fallbacks);
+        var max = Interlocked.Read(ref _maxTicks);
+        while (ticks > max)
+        {
+            var seen = Interlocked.CompareExchange(ref _maxTicks, ticks, max);
+            if (seen == max)
+                break;
+            max = seen;
+        }
+    }
+
+    public PickLatencySnapshot Snapshot()
+    {
+        var counts = new long[_counts.Length];
+        for (var i = 0; i < counts.Length; i++)
+            counts[i] = Volatile.Read(ref _counts[i]);
+        var total = counts.Sum();
+        var max = Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxTicks));
+        return new PickLatencySnapshot(total, Interlocked.Read(ref _fallbacks),
+            Percentile(counts, total, 0.50, max), Percentile(counts, total, 0.90, max), Percentile(counts, total, 0.99, max), max);
+    }
+
+    private static int BucketOf(long ticks)
+    {
+        var microseconds = Stopwatch.GetElapsedTime(0, ticks).TotalMicroseconds;
+        if (microseconds <= SmallestMicroseconds)
+            return 0;
+        var bucket = (int)Math.Ceiling(Math.Log2(microseconds / SmallestMicroseconds) * BucketsPerDoubling);
+        return Math.Min(bucket, Buckets);
+    }
+
+    private static TimeSpan UpperBound(int bucket) =>
+        TimeSpan.FromMicroseconds(SmallestMicroseconds * Math.Pow(2, (double)bucket / BucketsPerDoubling));
+
+    /// <summary>The upper bound of the bucket holding the given rank, never above the largest time seen.</summary>
+    private static TimeSpan Percentile(long[] counts, long total, double fraction, TimeSpan max)
+    {
+        if (total == 0)
+            return TimeSpan.Zero;
+        var rank = (long)Math.Ceiling(total * fraction);
+        long seen = 0;
+        for (var bucket = 0; bucket < counts.Length; bucket++)
+        {
+            seen += counts[bucket];
+            if (seen >= rank)
+                return UpperBound(bucket) < max ? UpperBound(bucket) : max;
+        }
+
+        return max;
+    }
+}
+
+/// <summary>Picks answered so far on this node (and how many by the fallback picker), with their latency.</summary>
+public sealed record PickLatencySnapshot(long Count, long Fallbacks, TimeSpan P50, TimeSpan P90, TimeSpan P99, TimeSpan Max);
