@@ -86,6 +86,12 @@ public sealed class AdminApi : IAsyncDisposable
         upstreams.MapPatch("/{name}/servers/{id}", Update);
         upstreams.MapDelete("/{name}/servers/{id}", Remove);
         _app.MapGet(PicksPath, () => Results.Json(AdminJson.ToJson(_node.PickLatency.Snapshot()), AdminJsonContext.Relaxed.PicksJson));
+        // Like nginx Plus's DELETE on statistics: counting starts afresh.
+        _app.MapDelete(PicksPath, () =>
+        {
+            _node.PickLatency.Reset();
+            return Results.NoContent();
+        });
     }
 
     private async Task<IResult> GetAll(CancellationToken cancel)

@@ -34,6 +34,15 @@ public sealed class PickLatency
         }
     }
 
+    /// <summary>Starts counting afresh (picks recorded meanwhile may land on either side).</summary>
+    public void Reset()
+    {
+        for (var i = 0; i < _counts.Length; i++)
+            Interlocked.Exchange(ref _counts[i], 0);
+        Interlocked.Exchange(ref _fallbacks, 0);
+        Interlocked.Exchange(ref _maxTicks, 0);
+    }
+
     public PickLatencySnapshot Snapshot()
     {
         var counts = new long[_counts.Length];

@@ -65,7 +65,7 @@ public sealed class AdminApiTests(ITestOutputHelper output) : TestKit(NodeHocon.
     }
 
     [Fact]
-    public async Task Picks_counts_each_connection_pick_with_its_latency()
+    public async Task Picks_counts_each_connection_pick_with_its_latency_until_reset()
     {
         var (_, before) = await Send(HttpMethod.Get, "/api/stream/picks");
         Assert.Equal("{\"picks\":0,\"fallbacks\":0,\"p50_ms\":0,\"p90_ms\":0,\"p99_ms\":0,\"max_ms\":0}", before);
@@ -86,6 +86,9 @@ public sealed class AdminApiTests(ITestOutputHelper output) : TestKit(NodeHocon.
         var p99 = picks.GetProperty("p99_ms").GetDouble();
         var max = picks.GetProperty("max_ms").GetDouble();
         Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, body);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Send(HttpMethod.Delete, "/api/stream/picks")).Status);
+        Assert.Equal(before, (await Send(HttpMethod.Get, "/api/stream/picks")).Body);
     }
 
     [Fact]
