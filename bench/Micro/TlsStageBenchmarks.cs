@@ -7,19 +7,23 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using BenchmarkDotNet.Attributes;
 using StreamLb.Configuration;
+using StreamLb.Tests.Tls;
 using StreamLb.Tls;
 
 namespace StreamLb.Micro;
 
 /// <summary>
-/// <see cref="TlsServerStage"/> in memory: an <see cref="SslStream"/> client over an in-memory duplex stream, wired to
-/// a graph of queue source → TLS stage (plain side echoed) → sink. No sockets are involved.
+/// <see cref="TlsServerStage"/> in memory: an <see cref="SslStream"/> client over a <see cref="ChannelStream"/> (the tests'
+/// in-memory socket), wired to a graph of channel source → TLS stage (plain side echoed) → channel sink. No sockets
+/// are involved.
 /// </summary>
 [MemoryDiagnoser]
 public class TlsStageBenchmarks
 {
     private const int WriteSize = 16 * 1024;
     private const int WritesPerMiB = 1024 * 1024 / WriteSize;
+    private const int RoundTrips = 100;
+    private const int RequestSize = 64;
 
     private ActorSystem _system = null!;
     private IMaterializer _materializer = null!;
@@ -42,7 +46,7 @@ public class TlsStageBenchmarks
         Random.Shared.NextBytes(_payload);
     }
 
-    [GlobalSetup(Target = nameof(EchoOneMiB))]
+    [GlobalSetup(Targets = [nameof(EchoOneMiB), nameof(RoundTrip)])]
     public void SetupSession()
     {
         Setup();
@@ -88,25 +92,49 @@ public class TlsStageBenchmarks
         await writer;
     }
 
+    /// <summary>
+    /// A keep-alive request/response exchange: 64 B written, the 64 B echo awaited, 100 times; reported per round trip.
+    /// Each round trip is one TLS record each way, so this is the per-record cost of the stage.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = RoundTrips)]
+    public async Task RoundTrip()
+    {
+        var ssl = _session!.Client;
+        var request = _payload.AsMemory(0, RequestSize);
+        for (var i = 0; i < RoundTrips; i++)
+        {
+            await ssl.WriteAsync(request);
+            var remaining = RequestSize;
+            while (remaining > 0)
+            {
+                var read = await ssl.ReadAsync(_readBuffer);
+                if (read == 0)
+                    throw new IOException("the echo ended early");
+                remaining -= read;
+            }
+        }
+    }
+
     private async Task<Session> Connect()
     {
+        var toServer = Channel.CreateBounded<ByteString>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
         var toClient = Channel.CreateBounded<ByteString>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
-        var (queue, done) = Source.Queue<ByteString>(16, OverflowStrategy.Backpressure)
-            .ViaMaterialized(TlsServerStage.Create(_serverOptions).Join(Flow.Create<ByteString>()), Keep.Left)
-            .ToMaterialized(Sink.ForEachAsync<ByteString>(1, async chunk => await toClient.Writer.WriteAsync(chunk)), Keep.Both)
+        var toClientSink = Flow.Create<ByteString>().WatchTermination(Keep.Right).To(ChannelSink.FromWriter(toClient.Writer, isOwner: true));
+        var done = Flow.FromSinkAndSource(toClientSink, ChannelSource.FromReader(toServer.Reader), Keep.Left)
+            .JoinMaterialized(TlsServerStage.Create(_serverOptions), Keep.Left)
+            .Join(Flow.Create<ByteString>())
             .Run(_materializer);
-        _ = done.ContinueWith(t => toClient.Writer.TryComplete(t.Exception), TaskScheduler.Default);
 
-        var client = new SslStream(new DuplexStream(toClient.Reader, queue), leaveInnerStreamOpen: false);
+        var client = new SslStream(new ChannelStream(toClient.Reader, toServer.Writer), leaveInnerStreamOpen: false);
         await client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
             TargetHost = "localhost",
             RemoteCertificateValidationCallback = (_, _, _, _) => true,
         });
-        return new Session(client, queue, done);
+        return new Session(client, toServer.Writer, done);
     }
 
-    private sealed record Session(SslStream Client, ISourceQueueWithComplete<ByteString> Queue, Task<Done> Done)
+    private sealed record Session(SslStream Client, ChannelWriter<ByteString> ToServer, Task<Done> Done)
     {
         public async Task CloseAsync()
         {
@@ -117,58 +145,9 @@ public class TlsStageBenchmarks
             {
             }
 
-            Queue.Complete();
+            ToServer.Complete();
             await Done.WaitAsync(TimeSpan.FromSeconds(10));
             await Client.DisposeAsync();
         }
-    }
-
-    /// <summary>The client's transport: reads what the graph emits, writes by offering to the graph's queue.</summary>
-    private sealed class DuplexStream(ChannelReader<ByteString> incoming, ISourceQueueWithComplete<ByteString> outgoing) : Stream
-    {
-        private ByteString _chunk = ByteString.Empty;
-
-        public override bool CanRead => true;
-        public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            while (_chunk.IsEmpty)
-            {
-                if (!await incoming.WaitToReadAsync(cancellationToken))
-                    return 0;
-                incoming.TryRead(out var next);
-                _chunk = next ?? ByteString.Empty;
-            }
-
-            var count = Math.Min(buffer.Length, _chunk.Count);
-            var target = buffer[..count];
-            _chunk.Slice(0, count).CopyTo(ref target);
-            _chunk = _chunk.Slice(count);
-            return count;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var result = await outgoing.OfferAsync(ByteString.FromBytes(buffer.ToArray()));
-            if (result is not QueueOfferResult.Enqueued)
-                throw new IOException($"the server side took no more data: {result}");
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

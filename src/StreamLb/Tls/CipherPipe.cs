@@ -1,31 +1,37 @@
+using System.Threading.Tasks.Sources;
 using Akka.IO;
 
 namespace StreamLb.Tls;
 
 /// <summary>
 /// The transport <see cref="System.Net.Security.SslStream"/> reads and writes: the cipher side of the TLS stage.
-/// Reads take chunks the stage delivers (and ask it for the next one only when the last is used up, which is the
-/// backpressure towards the client socket); writes hand cipher text to the stage and complete once it was pushed.
+/// A read takes from the chunk the stage delivered last; once that is used up it asks the stage for the next one
+/// (the backpressure towards the client socket) and stays pending until <see cref="Deliver"/>. The pending read is
+/// one reusable <see cref="IValueTaskSource{TResult}"/> whose continuation runs synchronously, so SslStream resumes
+/// and decrypts inside the stage handler that delivered the chunk. A zero-byte read completes as soon as a chunk
+/// (or the end) is there, without taking from it. A write hands a copy of the cipher text to the stage and is done
+/// at once; the stage bounds what it queues by not writing more plain text until that is sent.
 /// </summary>
-internal sealed class CipherPipe : Stream
+internal sealed class CipherPipe : Stream, IValueTaskSource<int>
 {
     private readonly object _gate = new();
     private readonly Action _requestCipher;
-    private readonly Action<PendingWrite> _writeCipher;
+    private readonly Action<ByteString> _sendCipher;
+    private ManualResetValueTaskSourceCore<int> _read = new() { RunContinuationsAsynchronously = false };
     private ByteString _chunk = ByteString.Empty;
+    private int _chunkRead;
+    private Memory<byte> _readInto;
+    private bool _reading;
     private bool _eof;
     private Exception? _failure;
-    private TaskCompletionSource<int>? _pendingRead;
-    private Memory<byte> _pendingBuffer;
 
-    public CipherPipe(Action requestCipher, Action<PendingWrite> writeCipher)
+    /// <param name="requestCipher">Asks the stage for the next chunk from the client socket.</param>
+    /// <param name="sendCipher">Hands cipher text (owned by the callee) to the stage, to push towards the client.</param>
+    public CipherPipe(Action requestCipher, Action<ByteString> sendCipher)
     {
         _requestCipher = requestCipher;
-        _writeCipher = writeCipher;
+        _sendCipher = sendCipher;
     }
-
-    /// <summary>Cipher text to push to the client; <see cref="Done"/> completes when it was pushed.</summary>
-    public sealed record PendingWrite(ByteString Data, TaskCompletionSource Done);
 
     public override bool CanRead => true;
     public override bool CanWrite => true;
@@ -33,30 +39,33 @@ internal sealed class CipherPipe : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    /// <summary>Called by the stage with the next chunk from the client socket, after <c>requestCipher</c>.</summary>
+    /// <summary>The next chunk from the client socket, after <c>requestCipher</c>: completes the pending read on this thread.</summary>
     public void Deliver(ByteString chunk)
     {
-        TaskCompletionSource<int>? reader;
-        int copied;
-        lock (_gate)
+        if (chunk.IsEmpty)
         {
-            reader = _pendingRead;
-            if (reader is null)
-            {
-                _chunk = chunk;
-                return;
-            }
-
-            _chunk = chunk;
-            copied = TakeInto(_pendingBuffer.Span);
-            _pendingRead = null;
-            _pendingBuffer = default;
+            // Completing the read with 0 would tell SslStream the client closed: ask for the next chunk instead.
+            _requestCipher();
+            return;
         }
 
-        reader.TrySetResult(copied);
+        int taken;
+        lock (_gate)
+        {
+            // Chunks from the socket are one array each, read in place; anything else is copied once here.
+            _chunk = chunk.Compact();
+            _chunkRead = 0;
+            if (!_reading)
+                return;
+            taken = Take(_readInto.Span);
+            _reading = false;
+            _readInto = default;
+        }
+
+        _read.SetResult(taken);
     }
 
-    /// <summary>The client closed its side: reads return 0 once the buffered bytes are used up.</summary>
+    /// <summary>The client closed its side: reads return 0 once the delivered bytes are used up.</summary>
     public void DeliverEnd() => Finish(null);
 
     /// <summary>The stage stopped or the socket failed: pending and later reads fail.</summary>
@@ -64,55 +73,66 @@ internal sealed class CipherPipe : Stream
 
     private void Finish(Exception? failure)
     {
-        TaskCompletionSource<int>? reader;
         lock (_gate)
         {
             _eof = true;
             _failure ??= failure;
-            reader = _pendingRead;
-            _pendingRead = null;
+            if (!_reading)
+                return;
+            _reading = false;
+            _readInto = default;
         }
 
-        if (reader is null)
-            return;
         if (failure is null)
-            reader.TrySetResult(0);
+            _read.SetResult(0);
         else
-            reader.TrySetException(failure);
+            _read.SetException(failure);
     }
 
-    private int TakeInto(Span<byte> buffer)
+    private bool HasChunk => _chunkRead < _chunk.Count;
+
+    private int Take(Span<byte> buffer)
     {
-        var n = Math.Min(_chunk.Count, buffer.Length);
-        _chunk.Slice(0, n).ToReadOnlySpan().CopyTo(buffer);
-        _chunk = _chunk.Slice(n);
+        var rest = _chunk.ToReadOnlySpan()[_chunkRead..];
+        var n = Math.Min(rest.Length, buffer.Length);
+        rest[..n].CopyTo(buffer);
+        _chunkRead += n;
         return n;
     }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        TaskCompletionSource<int> reader;
+        short version;
         lock (_gate)
         {
-            if (!_chunk.IsEmpty)
-                return new ValueTask<int>(TakeInto(buffer.Span));
-
+            if (HasChunk)
+                return new ValueTask<int>(Take(buffer.Span));
             if (_failure is not null)
                 return ValueTask.FromException<int>(_failure);
             if (_eof)
                 return new ValueTask<int>(0);
+            if (_reading)
+                throw new InvalidOperationException("one read at a time");
 
-            reader = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _pendingRead = reader;
-            _pendingBuffer = buffer;
+            _read.Reset();
+            _reading = true;
+            _readInto = buffer;
+            version = _read.Version;
         }
 
         _requestCipher();
-        return new ValueTask<int>(reader.Task);
+        return new ValueTask<int>(this, version);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    int IValueTaskSource<int>.GetResult(short token) => _read.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _read.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _read.OnCompleted(continuation, state, token, flags);
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -122,9 +142,9 @@ internal sealed class CipherPipe : Stream
                 return ValueTask.FromException(_failure);
         }
 
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _writeCipher(new PendingWrite(ByteString.FromBytes(buffer.ToArray()), done));
-        return new ValueTask(done.Task);
+        // SslStream reuses its buffer once the write returns: the stage gets bytes of its own.
+        _sendCipher(ByteString.FromBytes(buffer.ToArray()));
+        return ValueTask.CompletedTask;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

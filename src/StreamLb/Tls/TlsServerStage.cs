@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Security;
 using Akka.IO;
 using Akka.Streams;
@@ -9,10 +10,19 @@ namespace StreamLb.Tls;
 /// <summary>
 /// Server-side TLS as an Akka.Streams stage around <see cref="SslStream"/> (Akka.Streams 1.5 has none).
 /// Cipher text from the client comes in on <c>in1</c> and plain text goes out on <c>out1</c>; plain text for the client
-/// comes in on <c>in2</c> and leaves encrypted on <c>out2</c>. One <see cref="SslStream"/> read and one write are in
-/// flight at most, each started only on demand, so backpressure holds end to end. Plain text completing sends
-/// close_notify; the client's close_notify or FIN completes the plain output (half-close passes through).
-/// The materialized task completes when the handshake does, or fails with its error.
+/// comes in on <c>in2</c> and leaves encrypted on <c>out2</c>. Plain text completing sends close_notify; the client's
+/// close_notify or FIN completes the plain output (half-close passes through). The materialized task completes when
+/// the handshake does, or fails with its error.
+/// <para>
+/// SslStream runs on the stage's own thread: its transport (<see cref="CipherPipe"/>) completes reads synchronously
+/// when a handler delivers cipher text and takes writes at once, so a record is decrypted or encrypted inside the
+/// handler that brought it, and an SslStream operation that finishes there is handled there. Only an operation that
+/// finishes on another thread goes through the stage's mailbox. One read and one write are in flight at most, each
+/// started on demand, and plain text is pulled again only once the cipher text of the last write was pushed, so
+/// backpressure holds end to end. An idle connection holds no read or write buffer: a read first waits with zero
+/// bytes (SslStream then returns its own buffer too) and only then rents one from the shared pool for the record;
+/// plain text is encrypted straight from the element's array.
+/// </para>
 /// </summary>
 public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, Task<TlsSessionInfo>>
 {
@@ -48,74 +58,134 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
     {
         private readonly TlsServerStage _stage;
         private readonly TaskCompletionSource<TlsSessionInfo> _handshake;
-        private readonly Queue<CipherPipe.PendingWrite> _cipherToSend = new();
-        private readonly byte[] _readBuffer = new byte[ReadSize];
-        private byte[] _writeBuffer = new byte[ReadSize];
+        private readonly Queue<ByteString> _cipherToSend = new();
+        private readonly Action _resumeRead;
+        private readonly Action _resumeWrite;
+        private readonly Action _readDone;
+        private readonly Action _writeDone;
         private CipherPipe? _pipe;
-        private Action<Task<int>>? _readDone;
-        private Action<Task>? _writeDone;
         private SslStream? _ssl;
+        private Action<Action>? _post;
+
+        // The managed thread running a handler of this stage right now, else 0: an SslStream operation that finishes
+        // on that thread finishes inside the handler and may act on the ports at once.
+        private int _handlerThread;
+
+        private ValueTask<int> _pendingRead;
+        private ValueTask _pendingWrite;
+        private byte[]? _readBuffer;
+        private byte[]? _writeBuffer;
         private bool _handshakeDone;
         private bool _reading;
         private bool _writing;
         private bool _plainInFinished;
+        private bool _shutdownStarted;
+        private bool _closeNotifyQueued;
+        private bool _stopped;
 
         public Logic(TlsServerStage stage, TaskCompletionSource<TlsSessionInfo> handshake) : base(stage.Shape)
         {
             _stage = stage;
             _handshake = handshake;
+            // Made once: every pending read and write resumes through these.
+            _resumeRead = ResumeRead;
+            _resumeWrite = ResumeWrite;
+            _readDone = () => Resume(_resumeRead);
+            _writeDone = () => Resume(_resumeWrite);
 
             SetHandler(stage.CipherIn,
-                onPush: () => _pipe!.Deliver(Grab(stage.CipherIn)),
-                onUpstreamFinish: () => _pipe!.DeliverEnd(),
+                onPush: InHandler(() => _pipe!.Deliver(Grab(stage.CipherIn))),
+                onUpstreamFinish: InHandler(() => _pipe!.DeliverEnd()),
                 onUpstreamFailure: FailStage);
             SetHandler(stage.PlainOut,
-                onPull: StartRead,
+                onPull: InHandler(StartRead),
                 onDownstreamFinish: _ => CompleteIfDone());
             SetHandler(stage.PlainIn,
-                onPush: StartWrite,
-                onUpstreamFinish: () =>
+                onPush: InHandler(StartWrite),
+                onUpstreamFinish: InHandler(() =>
                 {
                     _plainInFinished = true;
                     if (!_handshakeDone)
                         CompleteStage(); // nothing to protect yet: just close the socket
-                    else if (!_writing)
-                        StartShutdown();
-                },
+                    else
+                        Continue();
+                }),
                 onUpstreamFailure: FailStage);
             SetHandler(stage.CipherOut,
-                onPull: PushCipher,
+                onPull: InHandler(PushCipher),
                 onDownstreamFinish: cause => FailStage(cause as Exception ?? new IOException("the client connection closed")));
         }
 
         public override void PreStart()
         {
-            var requestCipher = GetAsyncCallback(() =>
-            {
-                if (!IsClosed(_stage.CipherIn) && !HasBeenPulled(_stage.CipherIn))
-                    Pull(_stage.CipherIn);
-            });
-            var writeCipher = GetAsyncCallback<CipherPipe.PendingWrite>(write =>
-            {
-                _cipherToSend.Enqueue(write);
-                PushCipher();
-            });
-            _pipe = new CipherPipe(requestCipher, writeCipher);
+            _post = GetAsyncCallback<Action>(Run);
+            _pipe = new CipherPipe(RequestCipher, SendCipher);
             _ssl = new SslStream(_pipe, leaveInnerStreamOpen: false);
+            Run(() => WhenDone(_ssl.AuthenticateAsServerAsync(_stage._options, CancellationToken.None), OnHandshakeDone));
+        }
 
-            // Made once: every read and every write completes through one of these.
-            _readDone = GetAsyncCallback<Task<int>>(OnReadDone);
-            _writeDone = GetAsyncCallback<Task>(OnWriteDone);
-            var handshakeDone = GetAsyncCallback<Task>(OnHandshakeDone);
-            _ssl.AuthenticateAsServerAsync(_stage._options, CancellationToken.None)
-                .ContinueWith(handshakeDone, TaskContinuationOptions.ExecuteSynchronously);
+        private Action InHandler(Action handler) => () => Run(handler);
+
+        /// <summary>Runs a handler, marking this thread as the stage's while it runs.</summary>
+        private void Run(Action handler)
+        {
+            var outer = _handlerThread;
+            _handlerThread = Environment.CurrentManagedThreadId;
+            try
+            {
+                handler();
+            }
+            finally
+            {
+                _handlerThread = outer;
+            }
+        }
+
+        /// <summary>
+        /// Continues after an SslStream operation finished: right here when that happened inside one of our handlers
+        /// (the usual case), else through the stage's mailbox, since ports may only be touched from the stage.
+        /// </summary>
+        private void Resume(Action next)
+        {
+            if (_handlerThread != Environment.CurrentManagedThreadId)
+            {
+                _post!(next);
+                return;
+            }
+
+            try
+            {
+                next();
+            }
+            catch (Exception error)
+            {
+                // Thrown back into SslStream it would only unwind its state machine; the stage has to fail.
+                if (!_stopped)
+                    FailStage(error);
+            }
+        }
+
+        private void WhenDone(Task task, Action<Task> next)
+        {
+            if (task.IsCompleted)
+                next(task);
+            else
+                task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() => Resume(() => next(task)));
         }
 
         private void OnHandshakeDone(Task task)
         {
-            if (task.Exception is { } error)
+            if (_stopped)
             {
-                FailStage(error.InnerException ?? error);
+                _ = task.Exception; // observed: the stage stopping is what failed it
+                return;
+            }
+
+            if (!task.IsCompletedSuccessfully)
+            {
+                var error = Unwrap(task);
+                _handshake.TrySetException(error);
+                FailStage(error);
                 return;
             }
 
@@ -123,10 +193,54 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
             _handshake.TrySetResult(new TlsSessionInfo(_ssl!.SslProtocol, _ssl.NegotiatedCipherSuite, _ssl.TargetHostName is { Length: > 0 } sni ? sni : null));
             if (IsAvailable(_stage.PlainOut))
                 StartRead();
-            if (!HasBeenPulled(_stage.PlainIn) && !IsClosed(_stage.PlainIn))
-                Pull(_stage.PlainIn);
+            Continue();
+        }
+
+        private void RequestCipher()
+        {
+            if (_handlerThread != Environment.CurrentManagedThreadId)
+                _post!(RequestCipher);
+            else if (!_stopped && !IsClosed(_stage.CipherIn) && !HasBeenPulled(_stage.CipherIn))
+                Pull(_stage.CipherIn);
+        }
+
+        private void SendCipher(ByteString cipher)
+        {
+            if (_handlerThread != Environment.CurrentManagedThreadId)
+                _post!(() => SendCipher(cipher));
+            else if (_stopped || IsClosed(_stage.CipherOut))
+                return;
+            else if (_cipherToSend.Count == 0 && IsAvailable(_stage.CipherOut))
+                Push(_stage.CipherOut, cipher);
+            else
+                _cipherToSend.Enqueue(cipher);
+        }
+
+        private void PushCipher()
+        {
+            if (_cipherToSend.TryDequeue(out var next))
+                Push(_stage.CipherOut, next);
+            Continue();
+        }
+
+        /// <summary>
+        /// Moves the plain-to-cipher direction on once nothing is being written and the cipher text written so far
+        /// was pushed: the next plain text, close_notify after the last, then the end of the cipher output.
+        /// </summary>
+        private void Continue()
+        {
+            if (!_handshakeDone || _writing || _cipherToSend.Count > 0)
+                return;
+            if (_closeNotifyQueued)
+            {
+                if (!IsClosed(_stage.CipherOut))
+                    Complete(_stage.CipherOut);
+                CompleteIfDone();
+            }
             else if (_plainInFinished)
                 StartShutdown();
+            else if (!IsClosed(_stage.PlainIn) && !HasBeenPulled(_stage.PlainIn))
+                Pull(_stage.PlainIn);
         }
 
         private void StartRead()
@@ -134,93 +248,169 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
             if (!_handshakeDone || _reading)
                 return;
             _reading = true;
-            _ssl!.ReadAsync(_readBuffer, 0, _readBuffer.Length)
-                .ContinueWith(_readDone!, TaskContinuationOptions.ExecuteSynchronously);
+            // Wait for a record with no buffer; SslStream frees its own while it waits.
+            OnRead(_ssl!.ReadAsync(Memory<byte>.Empty));
         }
 
-        private void OnReadDone(Task<int> task)
+        private void ResumeRead()
+        {
+            var read = _pendingRead;
+            _pendingRead = default;
+            OnRead(read);
+        }
+
+        private void OnRead(ValueTask<int> read)
+        {
+            while (true)
+            {
+                if (!read.IsCompleted)
+                {
+                    _pendingRead = read;
+                    read.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_readDone);
+                    return;
+                }
+
+                int count;
+                try
+                {
+                    count = read.GetAwaiter().GetResult();
+                }
+                catch (Exception error)
+                {
+                    EndRead();
+                    if (!_stopped)
+                        FailStage(error);
+                    return;
+                }
+
+                if (_stopped)
+                {
+                    EndRead();
+                    return;
+                }
+
+                if (_readBuffer is null)
+                {
+                    // The zero-byte read is done: plain text (or the end) is there; now it needs a buffer.
+                    _readBuffer = ArrayPool<byte>.Shared.Rent(ReadSize);
+                    read = _ssl!.ReadAsync(_readBuffer.AsMemory(0, ReadSize));
+                    continue;
+                }
+
+                var plain = count == 0 ? null : ByteString.CopyFrom(_readBuffer, 0, count);
+                EndRead();
+                if (IsClosed(_stage.PlainOut))
+                    return;
+                if (plain is null)
+                {
+                    Complete(_stage.PlainOut);
+                    CompleteIfDone();
+                }
+                else
+                    Push(_stage.PlainOut, plain);
+
+                return;
+            }
+        }
+
+        private void EndRead()
         {
             _reading = false;
-            if (IsClosed(_stage.PlainOut))
-                return;
-            if (task.Exception is { } error)
+            if (_readBuffer is { } buffer)
             {
-                FailStage(error.InnerException ?? error);
-                return;
+                _readBuffer = null;
+                ArrayPool<byte>.Shared.Return(buffer);
             }
-
-            if (task.Result == 0)
-            {
-                Complete(_stage.PlainOut);
-                CompleteIfDone();
-                return;
-            }
-
-            Push(_stage.PlainOut, ByteString.CopyFrom(_readBuffer, 0, task.Result));
         }
 
         private void StartWrite()
         {
             var data = Grab(_stage.PlainIn);
-            _writing = true;
-            if (_writeBuffer.Length < data.Count)
-                _writeBuffer = new byte[data.Count];
-            data.CopyTo(_writeBuffer, 0, data.Count);
-            _ssl!.WriteAsync(_writeBuffer, 0, data.Count).ContinueWith(_writeDone!, TaskContinuationOptions.ExecuteSynchronously);
-        }
-
-        private void OnWriteDone(Task task)
-        {
-            _writing = false;
-            if (task.Exception is { } error)
+            if (data.IsEmpty)
             {
-                FailStage(error.InnerException ?? error);
+                Continue();
                 return;
             }
 
-            if (_plainInFinished)
-                StartShutdown();
-            else if (!IsClosed(_stage.PlainIn))
-                Pull(_stage.PlainIn);
+            _writing = true;
+            if (data.IsCompact)
+            {
+                // One SslStream write straight from the ByteString's own array.
+                OnWrite(new ValueTask(data.WriteToAsync(_ssl!)));
+                return;
+            }
+
+            // Several segments would make several records: one pooled buffer serves for the length of the write.
+            _writeBuffer = ArrayPool<byte>.Shared.Rent(data.Count);
+            data.CopyTo(_writeBuffer, 0, data.Count);
+            OnWrite(_ssl!.WriteAsync(_writeBuffer.AsMemory(0, data.Count)));
+        }
+
+        private void ResumeWrite()
+        {
+            var write = _pendingWrite;
+            _pendingWrite = default;
+            OnWrite(write);
+        }
+
+        private void OnWrite(ValueTask write)
+        {
+            if (!write.IsCompleted)
+            {
+                _pendingWrite = write;
+                write.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_writeDone);
+                return;
+            }
+
+            _writing = false;
+            if (_writeBuffer is { } buffer)
+            {
+                _writeBuffer = null;
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            try
+            {
+                write.GetAwaiter().GetResult();
+            }
+            catch (Exception error)
+            {
+                if (!_stopped)
+                    FailStage(error);
+                return;
+            }
+
+            if (!_stopped)
+                Continue();
         }
 
         private void StartShutdown()
         {
-            if (!_handshakeDone)
+            if (_shutdownStarted)
                 return;
-            var shutdownDone = GetAsyncCallback<Task>(_ =>
-            {
-                // close_notify is queued behind any cipher text still waiting for demand; complete after it.
-                _plainInFinished = true;
-                _cipherToSend.Enqueue(new CipherPipe.PendingWrite(ByteString.Empty, new TaskCompletionSource()));
-                PushCipher();
-            });
-            _ssl!.ShutdownAsync().ContinueWith(shutdownDone, TaskContinuationOptions.ExecuteSynchronously);
+            _shutdownStarted = true;
+            _writing = true;
+            WhenDone(_ssl!.ShutdownAsync(), OnShutdownDone);
         }
 
-        private void PushCipher()
+        private void OnShutdownDone(Task task)
         {
-            if (IsClosed(_stage.CipherOut))
+            _writing = false;
+            if (_stopped)
+                return;
+            if (!task.IsCompletedSuccessfully)
             {
-                while (_cipherToSend.TryDequeue(out var dropped))
-                    dropped.Done.TrySetException(new IOException("the client connection closed"));
+                FailStage(Unwrap(task));
                 return;
             }
 
-            while (_cipherToSend.TryPeek(out var next) && next.Data.IsEmpty)
-            {
-                // The empty marker stands for "everything before me was sent": close our side towards the client.
-                _cipherToSend.Dequeue();
-                Complete(_stage.CipherOut);
-                CompleteIfDone();
-                return;
-            }
-
-            if (!IsAvailable(_stage.CipherOut) || !_cipherToSend.TryDequeue(out var write))
-                return;
-            Push(_stage.CipherOut, write.Data);
-            write.Done.TrySetResult();
+            // close_notify is queued behind any cipher text still waiting for demand; the output ends after it.
+            _closeNotifyQueued = true;
+            Continue();
         }
+
+        private static Exception Unwrap(Task failed) =>
+            failed.Exception is { } error ? error.InnerException ?? error : new OperationCanceledException("the TLS operation was canceled");
 
         private void CompleteIfDone()
         {
@@ -230,11 +420,11 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
 
         public override void PostStop()
         {
+            _stopped = true;
             var stopped = new IOException("the TLS stage stopped");
             _handshake.TrySetException(stopped);
-            _pipe?.Fail(stopped);
-            while (_cipherToSend.TryDequeue(out var pending))
-                pending.Done.TrySetException(stopped);
+            // A pending read fails here, on this thread, and hands back its buffer before SslStream is disposed.
+            Run(() => _pipe?.Fail(stopped));
             _ssl?.Dispose();
         }
     }
