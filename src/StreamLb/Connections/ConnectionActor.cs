@@ -83,10 +83,18 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         });
         Receive<HandshakeFailed>(failed => Close($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}"));
         Receive<HandshakeTimeout>(_ => Close($"SSL handshake with client {_client.RemoteAddress} timed out after {_settings.Server.Tls!.HandshakeTimeout.TotalSeconds:0.###}s (ssl_handshake_timeout)"));
-        // A failed handshake fails the whole graph, so its end may arrive before the handshake's own failure.
-        Receive<RelayResult>(result => Stopped(result.Error is null
-            ? $"client {_client.RemoteAddress} closed the connection during the SSL handshake"
-            : $"SSL handshake with client {_client.RemoteAddress} failed: {Describe(result.Error)}"));
+        // A failed handshake fails the whole graph, so its end may arrive before the handshake's own outcome, which
+        // always follows (the handshake task completes when the stage stops): wait for it, so nothing is sent to a
+        // stopped actor.
+        Receive<RelayResult>(result => Become(() => EndedDuringHandshake(result)));
+    }
+
+    private void EndedDuringHandshake(RelayResult result)
+    {
+        var closed = $"client {_client.RemoteAddress} closed the connection during the SSL handshake";
+        Receive<HandshakeFailed>(failed => Stopped(result.Error is null ? closed : $"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}"));
+        Receive<HandshakeDone>(_ => Stopped($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
+        Receive<HandshakeTimeout>(_ => Stopped(closed));
     }
 
     private void Pick()
@@ -168,8 +176,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 IdleTimeoutException e => $"timed out: {e.Message}",
                 { } e => $"closed with an error: {Describe(e)}",
             };
-            _log.Debug("{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
-                _id, _client.RemoteAddress, _server, how, result.BytesFromClient, result.BytesFromUpstream);
+            // An orderly end is routine (debug, like an access log line); a timeout or an error is worth an info line.
+            _log.Log(result.Error is null ? LogLevel.DebugLevel : LogLevel.InfoLevel,
+                "{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
+                [_id, _client.RemoteAddress, _server, how, result.BytesFromClient, result.BytesFromUpstream]);
             Context.Stop(Self);
         });
     }

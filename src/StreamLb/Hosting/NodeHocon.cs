@@ -13,5 +13,5 @@ public static class NodeHocon
           loglevel = INFO
           actor.debug.unhandled = off
         }
-        """;
+        """ + "\n" + Relay.RelayDispatcher.Hocon;
 }

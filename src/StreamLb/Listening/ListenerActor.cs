@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using StreamLb.Connections;
+using StreamLb.Relay;
 
 namespace StreamLb.Listening;
 
@@ -55,7 +56,11 @@ public sealed class ListenerActor : ReceiveActor
 
     protected override void PreStart()
     {
-        _materializer = Context.Materializer();
+        // Connection graphs run where their sockets wake them (see RelayDispatcher), when the node's config has it.
+        var settings = ActorMaterializerSettings.Create(Context.System);
+        if (Context.System.Dispatchers.HasDispatcher(RelayDispatcher.Id))
+            settings = settings.WithDispatcher(RelayDispatcher.Id);
+        _materializer = Context.Materializer(settings);
         var listen = _settings.Listen;
         var address = IPAddress.Parse(listen.Host);
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
