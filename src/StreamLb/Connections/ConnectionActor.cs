@@ -162,26 +162,38 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _log.Warning("{0} {1}; trying the next server", _id, message);
             Pick();
         });
-        Receive<RelayResult>(result => Stopped($"client {_client.RemoteAddress} closed the connection while connecting to {_server}{Because(result.Error)}"));
+        // A short exchange can be over before the connect's own outcome arrives (both come from the relay, in no
+        // fixed order): wait for it, which always follows, to tell a relayed connection from one that never was.
+        Receive<RelayResult>(result => Become(() => EndedWhileConnecting(result)));
+    }
+
+    private void EndedWhileConnecting(RelayResult result)
+    {
+        Receive<UpstreamConnected>(_ => Ended(result));
+        Receive<UpstreamFailed>(failed =>
+            Stopped($"client {_client.RemoteAddress} closed the connection while connecting to {failed.Server}{Because(result.Error)}"));
     }
 
     private void Relaying()
     {
         Receive<ConnectionLedger.CloseConnection>(close => Close(close.Reason));
-        Receive<RelayResult>(result =>
+        Receive<RelayResult>(Ended);
+    }
+
+    /// <summary>The relay ended after the upstream was connected: log how, and stop.</summary>
+    private void Ended(RelayResult result)
+    {
+        var how = result.Error switch
         {
-            var how = result.Error switch
-            {
-                null => "closed",
-                IdleTimeoutException e => $"timed out: {e.Message}",
-                { } e => $"closed with an error: {Describe(e)}",
-            };
-            // An orderly end is routine (debug, like an access log line); a timeout or an error is worth an info line.
-            _log.Log(result.Error is null ? LogLevel.DebugLevel : LogLevel.InfoLevel,
-                "{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
-                [_id, _client.RemoteAddress, _server, how, result.BytesFromClient, result.BytesFromUpstream]);
-            Context.Stop(Self);
-        });
+            null => "closed",
+            IdleTimeoutException e => $"timed out: {e.Message}",
+            { } e => $"closed with an error: {Describe(e)}",
+        };
+        // An orderly end is routine (debug, like an access log line); a timeout or an error is worth an info line.
+        _log.Log(result.Error is null ? LogLevel.DebugLevel : LogLevel.InfoLevel,
+            "{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
+            [_id, _client.RemoteAddress, _server, how, result.BytesFromClient, result.BytesFromUpstream]);
+        Context.Stop(Self);
     }
 
     /// <summary>Null when the next server may be tried, else why not (nginx's proxy_next_upstream* rules).</summary>
