@@ -67,6 +67,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private byte[]? _unsent;
         private bool _isConnected;
         private bool _waiting;
+        private bool _drained;
         private bool _writing;
         private bool _abort;
         private volatile bool _stopped;
@@ -173,6 +174,14 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         {
             if (!_isConnected || _waiting)
                 return;
+            if (_drained)
+            {
+                // The last read took less than it could: most likely nothing more is there, so skip straight to the
+                // wait (which looks once more before it waits) instead of a receive that would only say so.
+                _drained = false;
+                WaitForData();
+                return;
+            }
 
             var buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
             int received;
@@ -182,6 +191,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 received = _socket!.Receive(buffer.AsSpan(0, ReadSize), SocketFlags.None, out error);
                 if (error == SocketError.Success && received > 0)
                 {
+                    _drained = received < ReadSize;
                     Push(_stage.Received, ByteString.CopyFrom(buffer, 0, received));
                     return;
                 }
