@@ -28,6 +28,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private readonly List<string> _tried = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private RelayControl? _relay;
+    private SocketConnector? _upstreamSocket;
     private string? _server;
     private long _pickStarted;
     private long _pickAsked;
@@ -51,20 +52,22 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        var relay = RelayStage.Create(_settings.Server.ProxyTimeout, _settings.Server.HalfClose);
+        // Client socket ⇄ TLS ⇄ relay ⇄ upstream socket, one graph; the upstream side connects once a server is picked.
+        var relay = RelayStage.Create(_settings.Server.ProxyTimeout, _settings.Server.HalfClose)
+            .JoinMat(SocketStage.Outgoing(), Keep.Both);
         if (_settings.Tls is { } tls)
         {
-            var (handshake, control) = SocketStage.Accepted(_client.Socket)
+            var (handshake, (control, upstream)) = SocketStage.Accepted(_client.Socket)
                 .JoinMaterialized(TlsServerStage.Create(tls), Keep.Right)
                 .JoinMaterialized(relay, Keep.Both)
                 .Run(_materializer);
-            _relay = control;
+            (_relay, _upstreamSocket) = (control, upstream);
             handshake.PipeTo(Self, success: info => new HandshakeDone(info), failure: e => new HandshakeFailed(e));
             Timers.StartSingleTimer(HandshakeTimeout.Instance, HandshakeTimeout.Instance, _settings.Server.Tls!.HandshakeTimeout);
         }
         else
         {
-            _relay = SocketStage.Accepted(_client.Socket).JoinMaterialized(relay, Keep.Right).Run(_materializer);
+            (_relay, _upstreamSocket) = SocketStage.Accepted(_client.Socket).JoinMaterialized(relay, Keep.Right).Run(_materializer);
             Self.Tell(new HandshakeDone(null));
         }
 
@@ -119,8 +122,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
             Become(Connecting);
             _connectStarted = Stopwatch.GetTimestamp();
-            var upstream = SocketStage.Outgoing(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout);
-            _relay!.Connect(upstream).PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
+            _upstreamSocket!.Connect(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout)
+                .PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
         });
         Receive<NoServerAvailable>(n =>
         {

@@ -1,4 +1,3 @@
-using System.Net;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -7,13 +6,15 @@ using Akka.Streams.Stage;
 namespace StreamLb.Relay;
 
 /// <summary>
-/// The plain-text end of a client connection: waits until the connection actor attaches an upstream connection,
-/// then relays bytes both ways with backpressure (one element in flight per direction, no buffer of its own).
-/// With half-close on, a side that finishes writing is passed on and the other direction keeps going; with it off,
-/// either side finishing closes both. Closes after <c>proxy_timeout</c> with no bytes in either direction.
+/// The middle of a connection: plain text from the client goes to the upstream connection and back, with
+/// backpressure (one element in flight per direction, no buffer of its own). The upstream side is a socket stage
+/// the connection actor connects once a server is picked; until then it asks for nothing, so no client byte leaves
+/// before the connect succeeded and a failed connect may be retried with another server. With half-close on, a
+/// side that finishes writing is passed on and the other direction keeps going; with it off, either side finishing
+/// closes both. Closes after <c>proxy_timeout</c> with no bytes in either direction, counted from the connect.
 /// Materializes a <see cref="RelayControl"/>.
 /// </summary>
-public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, RelayControl>
+public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, RelayControl>
 {
     private readonly TimeSpan _idleTimeout;
     private readonly bool _halfClose;
@@ -22,15 +23,18 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
     {
         _idleTimeout = idleTimeout;
         _halfClose = halfClose;
-        Shape = new FlowShape<ByteString, ByteString>(FromClient, ToClient);
+        Shape = new BidiShape<ByteString, ByteString, ByteString, ByteString>(FromClient, ToUpstream, FromUpstream, ToClient);
     }
 
     public Inlet<ByteString> FromClient { get; } = new("relay.fromClient");
+    public Outlet<ByteString> ToUpstream { get; } = new("relay.toUpstream");
+    public Inlet<ByteString> FromUpstream { get; } = new("relay.fromUpstream");
     public Outlet<ByteString> ToClient { get; } = new("relay.toClient");
-    public override FlowShape<ByteString, ByteString> Shape { get; }
+    public override BidiShape<ByteString, ByteString, ByteString, ByteString> Shape { get; }
 
-    public static Flow<ByteString, ByteString, RelayControl> Create(TimeSpan idleTimeout, bool halfClose) =>
-        Flow.FromGraph(new RelayStage(idleTimeout, halfClose));
+    /// <summary>The stage as a BidiFlow: client side first (in from the client, out to the upstream), upstream side second.</summary>
+    public static BidiFlow<ByteString, ByteString, ByteString, ByteString, RelayControl> Create(TimeSpan idleTimeout, bool halfClose) =>
+        BidiFlow.FromGraph(new RelayStage(idleTimeout, halfClose));
 
     public override ILogicAndMaterializedValue<RelayControl> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
@@ -43,10 +47,6 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
         private const string IdleTimer = "idle";
         private readonly RelayStage _stage;
         private readonly RelayControl _control;
-        private SubSinkInlet<ByteString>? _fromUpstream;
-        private SubSourceOutlet<ByteString>? _toUpstream;
-        private RelayControl.ConnectAttempt? _attempt;
-        private readonly List<Action> _beforeConnected = [];
         private bool _relaying;
         private long _bytesFromClient;
         private long _bytesFromUpstream;
@@ -63,13 +63,48 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
                     var data = Grab(stage.FromClient);
                     _bytesFromClient += data.Count;
                     _lastActivity = Environment.TickCount64;
-                    _toUpstream!.Push(data);
+                    Push(stage.ToUpstream, data);
                 },
                 onUpstreamFinish: () =>
                 {
+                    // A connect still under way sends FIN once it is established.
+                    Complete(stage.ToUpstream);
+                    if (!stage._halfClose)
+                        CloseBoth();
+                    CompleteIfDone();
+                },
+                onUpstreamFailure: Abort);
+            SetHandler(stage.ToUpstream,
+                onPull: () =>
+                {
+                    // The upstream socket asks only once it is connected: from here on the relay runs.
                     if (!_relaying)
-                        return; // handled when the upstream connects: FromClient is closed by then
-                    _toUpstream!.Complete();
+                        StartRelaying();
+                    if (!HasBeenPulled(stage.FromClient) && !IsClosed(stage.FromClient))
+                        Pull(stage.FromClient);
+                },
+                onDownstreamFinish: cause =>
+                {
+                    // The upstream takes no more bytes.
+                    if (cause is not SubscriptionWithCancelException.NonFailureCancellation && cause is not null)
+                        _error ??= cause;
+                    if (!IsClosed(stage.FromClient))
+                        Cancel(stage.FromClient);
+                    if (!stage._halfClose)
+                        CloseBoth();
+                    CompleteIfDone();
+                });
+            SetHandler(stage.FromUpstream,
+                onPush: () =>
+                {
+                    var data = Grab(stage.FromUpstream);
+                    _bytesFromUpstream += data.Count;
+                    _lastActivity = Environment.TickCount64;
+                    Push(stage.ToClient, data);
+                },
+                onUpstreamFinish: () =>
+                {
+                    Complete(stage.ToClient);
                     if (!stage._halfClose)
                         CloseBoth();
                     CompleteIfDone();
@@ -78,8 +113,8 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
             SetHandler(stage.ToClient,
                 onPull: () =>
                 {
-                    if (_relaying && !_fromUpstream!.HasBeenPulled && !_fromUpstream.IsClosed)
-                        _fromUpstream.Pull();
+                    if (!HasBeenPulled(stage.FromUpstream) && !IsClosed(stage.FromUpstream))
+                        Pull(stage.FromUpstream);
                 },
                 onDownstreamFinish: cause =>
                 {
@@ -91,119 +126,14 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
                 });
         }
 
-        public override void PreStart() =>
-            _control.Started(GetAsyncCallback<RelayControl.ConnectAttempt>(Connect), GetAsyncCallback<Exception?>(OnControlClose));
+        public override void PreStart() => _control.Started(GetAsyncCallback<Exception?>(OnControlClose));
 
-        private void Connect(RelayControl.ConnectAttempt attempt)
+        private void StartRelaying()
         {
-            if (_attempt is not null || _relaying)
-            {
-                attempt.Connected.TrySetException(new InvalidOperationException("the relay is already connecting or connected"));
-                return;
-            }
-
-            _attempt = attempt;
-            _beforeConnected.Clear();
-            var fromUpstream = new SubSinkInlet<ByteString>(this, "relay.fromUpstream");
-            var toUpstream = new SubSourceOutlet<ByteString>(this, "relay.toUpstream");
-            // Until the connection is established, what the upstream side signals waits: the connect task decides.
-            fromUpstream.SetHandler(new LambdaInHandler(
-                onPush: () =>
-                {
-                    var data = fromUpstream.Grab();
-                    _bytesFromUpstream += data.Count;
-                    _lastActivity = Environment.TickCount64;
-                    Push(_stage.ToClient, data);
-                },
-                onUpstreamFinish: () => WhenConnected(UpstreamFinished),
-                onUpstreamFailure: e => WhenConnected(() => Abort(e))));
-            toUpstream.SetHandler(new LambdaOutHandler(
-                onPull: () =>
-                {
-                    if (_relaying && !HasBeenPulled(_stage.FromClient) && !IsClosed(_stage.FromClient))
-                        Pull(_stage.FromClient);
-                },
-                onDownstreamFinish: _ => WhenConnected(UpstreamStoppedReading)));
-            _fromUpstream = fromUpstream;
-            _toUpstream = toUpstream;
-
-            var connected = Source.FromGraph(toUpstream.Source)
-                .ViaMaterialized(attempt.Upstream, Keep.Right)
-                .To(fromUpstream.Sink)
-                .Run(SubFusingMaterializer);
-            var onConnected = GetAsyncCallback<Task<EndPoint>>(t => OnConnected(attempt, t));
-            connected.ContinueWith(onConnected, TaskContinuationOptions.ExecuteSynchronously);
-        }
-
-        private void WhenConnected(Action action)
-        {
-            if (_relaying)
-                action();
-            else
-                _beforeConnected.Add(action);
-        }
-
-        private void OnConnected(RelayControl.ConnectAttempt attempt, Task<EndPoint> task)
-        {
-            if (!ReferenceEquals(attempt, _attempt))
-                return;
-            _attempt = null;
-            if (task.Exception is { } error)
-            {
-                // Nothing was sent upstream yet, so the connection actor may try another server with this relay.
-                if (!_fromUpstream!.IsClosed)
-                    _fromUpstream.Cancel();
-                if (!_toUpstream!.IsClosed)
-                    _toUpstream.Complete();
-                _fromUpstream = null;
-                _toUpstream = null;
-                attempt.Connected.TrySetException(error.InnerException ?? error);
-                return;
-            }
-
             _relaying = true;
             _lastActivity = Environment.TickCount64;
             if (_stage._idleTimeout > TimeSpan.Zero)
                 ScheduleOnce(IdleTimer, _stage._idleTimeout);
-            attempt.Connected.TrySetResult(task.Result);
-
-            foreach (var action in _beforeConnected)
-                action();
-            _beforeConnected.Clear();
-            if (IsClosed(_stage.FromClient))
-            {
-                if (!_toUpstream!.IsClosed)
-                    _toUpstream.Complete();
-                if (!_stage._halfClose)
-                    CloseBoth();
-            }
-            else if (_toUpstream!.IsAvailable && !HasBeenPulled(_stage.FromClient))
-            {
-                Pull(_stage.FromClient);
-            }
-
-            if (IsClosed(_stage.ToClient))
-                CloseBoth();
-            else if (IsAvailable(_stage.ToClient) && !_fromUpstream!.IsClosed && !_fromUpstream.HasBeenPulled)
-                _fromUpstream.Pull();
-            CompleteIfDone();
-        }
-
-        private void UpstreamFinished()
-        {
-            Complete(_stage.ToClient);
-            if (!_stage._halfClose)
-                CloseBoth();
-            CompleteIfDone();
-        }
-
-        private void UpstreamStoppedReading()
-        {
-            if (!IsClosed(_stage.FromClient))
-                Cancel(_stage.FromClient);
-            if (!_stage._halfClose)
-                CloseBoth();
-            CompleteIfDone();
         }
 
         protected override void OnTimer(object timerKey)
@@ -235,19 +165,15 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
         private void Abort(Exception error)
         {
             _error ??= error;
-            if (_toUpstream is { IsClosed: false })
-                _toUpstream.Fail(error);
-            if (_fromUpstream is { IsClosed: false })
-                _fromUpstream.Cancel();
             FailStage(error);
         }
 
         private void CloseBoth()
         {
-            if (_toUpstream is { IsClosed: false })
-                _toUpstream.Complete();
-            if (_fromUpstream is { IsClosed: false })
-                _fromUpstream.Cancel();
+            if (!IsClosed(_stage.ToUpstream))
+                Complete(_stage.ToUpstream);
+            if (!IsClosed(_stage.FromUpstream))
+                Cancel(_stage.FromUpstream);
             if (!IsClosed(_stage.FromClient))
                 Cancel(_stage.FromClient);
             if (!IsClosed(_stage.ToClient))
@@ -256,16 +182,10 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<FlowShape<ByteS
 
         private void CompleteIfDone()
         {
-            var upstreamDone = _fromUpstream is null or { IsClosed: true } && _toUpstream is null or { IsClosed: true };
-            if (IsClosed(_stage.FromClient) && IsClosed(_stage.ToClient) && upstreamDone)
+            if (IsClosed(_stage.FromClient) && IsClosed(_stage.ToClient) && IsClosed(_stage.FromUpstream) && IsClosed(_stage.ToUpstream))
                 CompleteStage();
         }
 
-        public override void PostStop()
-        {
-            var stopped = _error ?? new IOException("the relay stopped before an upstream was connected");
-            _attempt?.Connected.TrySetException(stopped);
-            _control.Stopped(new RelayResult(_bytesFromClient, _bytesFromUpstream, _error));
-        }
+        public override void PostStop() => _control.Stopped(new RelayResult(_bytesFromClient, _bytesFromUpstream, _error));
     }
 }

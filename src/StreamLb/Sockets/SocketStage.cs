@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using Akka;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -11,26 +12,26 @@ namespace StreamLb.Sockets;
 /// <summary>
 /// One TCP socket as an Akka.Streams flow: what is pushed in is sent, what arrives is pushed out. Reads happen only
 /// on demand; while nothing arrives the stage waits with a zero-byte receive and holds no buffer, and a read borrows a
-/// pooled buffer only for the moment the bytes are copied out. A send finishes before the next element is pulled, so
-/// a slow peer slows the sender (backpressure). Both directions close on their own: the input finishing sends FIN
-/// once everything was sent, end of stream from the peer completes the output; the stage stops when both are done.
-/// A failing input, or a failure cancelling the output, aborts the connection (RST).
-/// Materializes the local address once the socket is connected.
+/// pooled buffer only for the moment the bytes are copied out. Sends go out at once while the socket has room; what
+/// does not fit waits for an asynchronous send, and the next element is pulled only after it, so a slow peer slows
+/// the sender (backpressure). Both directions close on their own: the input finishing sends FIN once everything was
+/// sent, end of stream from the peer completes the output; the stage stops when both are done. A failing input, or
+/// a failure cancelling the output, aborts the connection (RST).
+/// The socket is either accepted already or connected through the materialized <see cref="SocketConnector"/>;
+/// until it is connected the stage asks for nothing and pushes nothing, and a failed connect may be retried.
 /// </summary>
-public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, Task<EndPoint>>
+public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, SocketConnector>
 {
     /// <summary>Most bytes taken in one read.</summary>
     public const int ReadSize = 64 * 1024;
 
     private readonly Socket? _accepted;
-    private readonly EndPoint? _remote;
-    private readonly TimeSpan _connectTimeout;
+    private readonly SocketConnector.ConnectAttempt? _connectAtStart;
 
-    private SocketStage(Socket? accepted, EndPoint? remote, TimeSpan connectTimeout)
+    private SocketStage(Socket? accepted, SocketConnector.ConnectAttempt? connectAtStart)
     {
         _accepted = accepted;
-        _remote = remote;
-        _connectTimeout = connectTimeout;
+        _connectAtStart = connectAtStart;
         Shape = new FlowShape<ByteString, ByteString>(ToSend, Received);
     }
 
@@ -39,25 +40,33 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
     public override FlowShape<ByteString, ByteString> Shape { get; }
 
     /// <summary>A connection already accepted by a listener. The stage owns the socket from now on.</summary>
-    public static Flow<ByteString, ByteString, Task<EndPoint>> Accepted(Socket socket) =>
-        Flow.FromGraph(new SocketStage(socket, null, TimeSpan.Zero));
+    public static Flow<ByteString, ByteString, NotUsed> Accepted(Socket socket) =>
+        Flow.FromGraph(new SocketStage(socket, null)).MapMaterializedValue(_ => NotUsed.Instance);
 
-    /// <summary>Connects to <paramref name="remote"/> when materialized; fails after <paramref name="connectTimeout"/> (zero: no limit).</summary>
+    /// <summary>A connection made when (and where) the materialized <see cref="SocketConnector"/> is told.</summary>
+    public static Flow<ByteString, ByteString, SocketConnector> Outgoing() => Flow.FromGraph(new SocketStage(null, null));
+
+    /// <summary>
+    /// Connects to <paramref name="remote"/> when materialized: its value is the local address once connected. A failed
+    /// connect fails the stage (there is no one to try again).
+    /// </summary>
     public static Flow<ByteString, ByteString, Task<EndPoint>> Outgoing(EndPoint remote, TimeSpan connectTimeout) =>
-        Flow.FromGraph(new SocketStage(null, remote, connectTimeout));
+        Flow.FromGraph(new SocketStage(null, new SocketConnector.ConnectAttempt(remote, connectTimeout, new TaskCompletionSource<EndPoint>())))
+            .MapMaterializedValue(connector => connector.Connected);
 
-    public override ILogicAndMaterializedValue<Task<EndPoint>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    public override ILogicAndMaterializedValue<SocketConnector> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
-        var connected = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
-        return new LogicAndMaterializedValue<Task<EndPoint>>(new Logic(this, connected), connected.Task);
+        var connector = new SocketConnector();
+        return new LogicAndMaterializedValue<SocketConnector>(new Logic(this, connector), connector);
     }
 
     private sealed class Logic : TimerGraphStageLogic
     {
         private const string ConnectTimer = "connect";
         private readonly SocketStage _stage;
-        private readonly TaskCompletionSource<EndPoint> _connected;
+        private readonly SocketConnector _connector;
         private Socket? _socket;
+        private SocketConnector.ConnectAttempt? _attempt;
         private Action? _onConnected;
         private Action? _onReadable;
         private Action? _onSent;
@@ -72,14 +81,15 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private bool _abort;
         private volatile bool _stopped;
 
-        public Logic(SocketStage stage, TaskCompletionSource<EndPoint> connected) : base(stage.Shape)
+        public Logic(SocketStage stage, SocketConnector connector) : base(stage.Shape)
         {
             _stage = stage;
-            _connected = connected;
+            _connector = connector;
             SetHandler(stage.ToSend,
                 onPush: () => Send(Grab(stage.ToSend)),
                 onUpstreamFinish: () =>
                 {
+                    // Before the connect there is nothing to shut down: Connected does it.
                     if (!_writing)
                         ShutdownSend();
                 },
@@ -99,7 +109,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         {
             var readable = GetAsyncCallback(OnReadable);
             var sent = GetAsyncCallback(OnSent);
-            // Socket completions run on the thread pool; they come back into the stage through its callbacks.
+            var connectDone = GetAsyncCallback(OnConnectDone);
+            // Socket completions run on the socket engine's or the pool's threads; they come back through callbacks.
             _onReadable = () =>
             {
                 if (!_stopped)
@@ -110,51 +121,86 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 if (!_stopped)
                     sent();
             };
-
-            if (_stage._accepted is { } accepted)
-            {
-                _socket = accepted;
-                Connected();
-                return;
-            }
-
-            var remote = _stage._remote!;
-            _socket = remote is DnsEndPoint
-                ? new Socket(SocketType.Stream, ProtocolType.Tcp)
-                : new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            var connectDone = GetAsyncCallback(OnConnectDone);
             _onConnected = () =>
             {
                 if (!_stopped)
                     connectDone();
             };
-            if (_stage._connectTimeout > TimeSpan.Zero)
-                ScheduleOnce(ConnectTimer, _stage._connectTimeout);
+
+            if (_stage._accepted is { } accepted)
+            {
+                _socket = accepted;
+                Connected();
+            }
+
+            _connector.Started(GetAsyncCallback<SocketConnector.ConnectAttempt>(StartConnect));
+            if (_stage._connectAtStart is { } attempt)
+                StartConnect(attempt with { Done = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously) });
+        }
+
+        private void StartConnect(SocketConnector.ConnectAttempt attempt)
+        {
+            if (_isConnected || _attempt is not null)
+            {
+                attempt.Done.TrySetException(new InvalidOperationException("the socket is connected or connecting already"));
+                return;
+            }
+
+            var remote = attempt.Remote;
+            _attempt = attempt;
+            _socket = remote is DnsEndPoint
+                ? new Socket(SocketType.Stream, ProtocolType.Tcp)
+                : new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (attempt.Timeout > TimeSpan.Zero)
+                ScheduleOnce(ConnectTimer, attempt.Timeout);
             _connecting = _socket.ConnectAsync(remote, CancellationToken.None);
             if (_connecting.IsCompleted)
                 OnConnectDone();
             else
-                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected);
+                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected!);
         }
 
         private void OnConnectDone()
         {
+            if (_attempt is not { } attempt)
+                return; // timed out before: that attempt is over
             try
             {
                 _connecting.GetAwaiter().GetResult();
             }
             catch (Exception e)
             {
-                Fail(e);
+                ConnectFailed(e);
                 return;
             }
 
             CancelTimer(ConnectTimer);
+            _attempt = null;
             Connected();
+            attempt.Done.TrySetResult(_socket!.LocalEndPoint!);
         }
 
-        protected override void OnTimer(object timerKey) =>
-            Fail(new TimeoutException($"connect to {_stage._remote} timed out after {_stage._connectTimeout.TotalSeconds:0.###}s"));
+        protected override void OnTimer(object timerKey)
+        {
+            if (_attempt is { } attempt)
+                ConnectFailed(new TimeoutException($"connect to {attempt.Remote} timed out after {attempt.Timeout.TotalSeconds:0.###}s"));
+        }
+
+        /// <summary>The stage carries on, and may be told to connect elsewhere; unless it was made to connect once.</summary>
+        private void ConnectFailed(Exception error)
+        {
+            CancelTimer(ConnectTimer);
+            var attempt = _attempt!;
+            _attempt = null;
+            _socket!.Dispose();
+            _socket = null;
+            attempt.Done.TrySetException(error);
+            if (_stage._connectAtStart is not null)
+            {
+                _connector.Stopped(error);
+                FailStage(error);
+            }
+        }
 
         private void Connected()
         {
@@ -163,10 +209,12 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             // Reads are tried without waiting; when nothing is there yet the stage waits with a zero-byte receive.
             socket.Blocking = false;
             _isConnected = true;
-            _connected.TrySetResult(socket.LocalEndPoint!);
+            _connector.SetConnected(socket.LocalEndPoint!);
             if (IsAvailable(_stage.Received))
                 Read();
-            if (!IsClosed(_stage.ToSend))
+            if (IsClosed(_stage.ToSend))
+                ShutdownSend();
+            else
                 Pull(_stage.ToSend);
         }
 
@@ -336,14 +384,15 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private void Fail(Exception error)
         {
             _abort = true;
-            _connected.TrySetException(error);
             FailStage(error);
         }
 
         public override void PostStop()
         {
             _stopped = true;
-            _connected.TrySetException(new IOException("the socket stage stopped before it was connected"));
+            var stopped = new IOException("the socket stage stopped before it was connected");
+            _attempt?.Done.TrySetException(stopped);
+            _connector.Stopped(stopped);
             if (_socket is not { } socket)
                 return;
             try

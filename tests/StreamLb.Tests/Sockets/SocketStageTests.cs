@@ -145,18 +145,45 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
     [Fact]
     public async Task A_refused_connect_fails_the_materialized_task_and_the_stream()
     {
-        int port;
-        using (var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)closed.LocalEndPoint!).Port;
-        }
-
-        var (_, received, connected) = Connect(port);
+        var (_, received, connected) = Connect(ClosedPort());
         var error = await Assert.ThrowsAsync<SocketException>(() => connected.WaitAsync(Patience));
         Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
         received.Request(1);
         Assert.IsType<SocketException>(received.ExpectError());
+    }
+
+    [Fact]
+    public async Task A_connector_that_failed_may_connect_elsewhere()
+    {
+        using var backend = new RawBackend(async socket =>
+        {
+            var stream = new NetworkStream(socket);
+            await stream.WriteAsync(await RawBackend.ReadToEndAsync(stream));
+            socket.Shutdown(SocketShutdown.Send);
+        });
+        var ((send, connector), received) = this.SourceProbe<ByteString>()
+            .ViaMaterialized(SocketStage.Outgoing(), Keep.Both)
+            .ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both)
+            .Run(Sys.Materializer());
+        received.Request(10);
+
+        // Not connected: nothing arrives, and the stage carries on after the failed connect.
+        var refused = await Assert.ThrowsAsync<SocketException>(() => connector.Connect(new IPEndPoint(IPAddress.Loopback, ClosedPort()), TimeSpan.FromSeconds(10)).WaitAsync(Patience));
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        received.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        await connector.Connect(new IPEndPoint(IPAddress.Loopback, backend.Port), TimeSpan.FromSeconds(10)).WaitAsync(Patience);
+        send.SendNext(ByteString.FromString("second try"));
+        send.SendComplete();
+        Assert.Equal("second try", received.ExpectNext(Patience).ToString());
+        received.ExpectComplete();
+    }
+
+    private static int ClosedPort()
+    {
+        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)closed.LocalEndPoint!).Port;
     }
 
     [Fact]
