@@ -2,9 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Akka.Actor;
 using Akka.Event;
-using Akka.IO;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using StreamLb.Balancing;
 using StreamLb.Listening;
 using StreamLb.Relay;
@@ -23,6 +21,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private readonly ListenerSettings _settings;
     private readonly AcceptedConnection _client;
     private readonly IMaterializer _materializer;
+    private readonly ConnectionGraph _graph;
     private readonly string _id;
     private readonly string _upstream;
     private readonly List<string> _tried = [];
@@ -35,8 +34,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private long _connectStarted;
     private Acquire? _acquire;
 
-    public ConnectionActor(ListenerSettings settings, AcceptedConnection client, string id, IMaterializer materializer)
+    public ConnectionActor(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer)
     {
+        _graph = graph;
         _settings = settings;
         _client = client;
         _id = id;
@@ -47,27 +47,20 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(ListenerSettings settings, AcceptedConnection client, string id, IMaterializer materializer) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(settings, client, id, materializer));
+    public static Props Props(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(settings, graph, client, id, materializer));
 
     protected override void PreStart()
     {
-        // Client socket ⇄ TLS ⇄ relay ⇄ upstream socket, one graph; the upstream side connects once a server is picked.
-        var relay = RelayStage.Create(_settings.Server.ProxyTimeout, _settings.Server.HalfClose)
-            .JoinMat(SocketStage.Outgoing(), Keep.Both);
-        if (_settings.Tls is { } tls)
+        var (handshake, relay, upstream) = _graph.Run(_client.Socket, _materializer);
+        (_relay, _upstreamSocket) = (relay, upstream);
+        if (handshake is not null)
         {
-            var (handshake, (control, upstream)) = SocketStage.Accepted(_client.Socket)
-                .JoinMaterialized(TlsServerStage.Create(tls), Keep.Right)
-                .JoinMaterialized(relay, Keep.Both)
-                .Run(_materializer);
-            (_relay, _upstreamSocket) = (control, upstream);
             handshake.PipeTo(Self, success: info => new HandshakeDone(info), failure: e => new HandshakeFailed(e));
             Timers.StartSingleTimer(HandshakeTimeout.Instance, HandshakeTimeout.Instance, _settings.Server.Tls!.HandshakeTimeout);
         }
         else
         {
-            (_relay, _upstreamSocket) = SocketStage.Accepted(_client.Socket).JoinMaterialized(relay, Keep.Right).Run(_materializer);
             Self.Tell(new HandshakeDone(null));
         }
 

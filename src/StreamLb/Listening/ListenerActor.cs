@@ -23,6 +23,7 @@ public sealed class ListenerActor : ReceiveActor
     private readonly Func<long> _nextConnectionNumber;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IMaterializer? _materializer;
+    private ConnectionGraph? _graph;
     private Socket? _listening;
     private EndPoint? _bound;
     private Exception? _bindError;
@@ -61,6 +62,7 @@ public sealed class ListenerActor : ReceiveActor
         if (Context.System.Dispatchers.HasDispatcher(RelayDispatcher.Id))
             settings = settings.WithDispatcher(RelayDispatcher.Id);
         _materializer = Context.Materializer(settings);
+        _graph = new ConnectionGraph(_settings);
         var listen = _settings.Listen;
         var address = IPAddress.Parse(listen.Host);
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -136,7 +138,7 @@ public sealed class ListenerActor : ReceiveActor
 
         var id = $"{_settings.Node}#{_nextConnectionNumber()}";
         var connection = new AcceptedConnection(socket, remote, local);
-        Context.Watch(Context.ActorOf(ConnectionActor.Props(_settings, connection, id, _materializer!), $"c{id[(id.LastIndexOf('#') + 1)..]}"));
+        Context.Watch(Context.ActorOf(ConnectionActor.Props(_settings, _graph!, connection, id, _materializer!), $"c{id[(id.LastIndexOf('#') + 1)..]}"));
         _connections++;
         return true;
     }

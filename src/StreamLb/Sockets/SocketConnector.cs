@@ -1,11 +1,12 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace StreamLb.Sockets;
 
 /// <summary>
 /// The handle on a <see cref="SocketStage"/> that connects when told: <see cref="Connect"/> once a server is known,
-/// and again with another one if a connect failed (the stage carries on meanwhile, asking for nothing). Safe to call
-/// from any thread, even before the stage has started.
+/// and again with another one if a connect failed (the stage carries on meanwhile, asking for nothing), or
+/// <see cref="Attach"/> an accepted socket. Safe to call from any thread, even before the stage has started.
 /// </summary>
 public sealed class SocketConnector
 {
@@ -26,6 +27,13 @@ public sealed class SocketConnector
         return attempt.Done.Task;
     }
 
+    /// <summary>Hands the stage a socket a listener accepted: the stage owns it from now on.</summary>
+    public void Attach(Socket accepted)
+    {
+        var attempt = new ConnectAttempt(null, TimeSpan.Zero, new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously), accepted);
+        _started.Task.ContinueWith(t => t.Result(attempt), TaskContinuationOptions.ExecuteSynchronously);
+    }
+
     internal void Started(Action<ConnectAttempt> connect) => _started.TrySetResult(connect);
 
     internal void SetConnected(EndPoint local) => _connected.TrySetResult(local);
@@ -33,8 +41,13 @@ public sealed class SocketConnector
     internal void Stopped(Exception reason)
     {
         _connected.TrySetException(reason);
-        _started.TrySetResult(attempt => attempt.Done.TrySetException(reason));
+        _started.TrySetResult(attempt =>
+        {
+            attempt.Accepted?.Dispose();
+            attempt.Done.TrySetException(reason);
+        });
     }
 
-    internal sealed record ConnectAttempt(EndPoint Remote, TimeSpan Timeout, TaskCompletionSource<EndPoint> Done);
+    /// <summary>Where to connect, or the socket that is connected already.</summary>
+    internal sealed record ConnectAttempt(EndPoint? Remote, TimeSpan Timeout, TaskCompletionSource<EndPoint> Done, Socket? Accepted = null);
 }

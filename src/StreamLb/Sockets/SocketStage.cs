@@ -43,7 +43,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
     public static Flow<ByteString, ByteString, NotUsed> Accepted(Socket socket) =>
         Flow.FromGraph(new SocketStage(socket, null)).MapMaterializedValue(_ => NotUsed.Instance);
 
-    /// <summary>A connection made when (and where) the materialized <see cref="SocketConnector"/> is told.</summary>
+    /// <summary>A connection made (or attached) when the materialized <see cref="SocketConnector"/> is told.</summary>
     public static Flow<ByteString, ByteString, SocketConnector> Outgoing() => Flow.FromGraph(new SocketStage(null, null));
 
     /// <summary>
@@ -142,11 +142,20 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         {
             if (_isConnected || _attempt is not null)
             {
+                attempt.Accepted?.Dispose();
                 attempt.Done.TrySetException(new InvalidOperationException("the socket is connected or connecting already"));
                 return;
             }
 
-            var remote = attempt.Remote;
+            if (attempt.Accepted is { } accepted)
+            {
+                _socket = accepted;
+                Connected();
+                attempt.Done.TrySetResult(accepted.LocalEndPoint!);
+                return;
+            }
+
+            var remote = attempt.Remote!;
             _attempt = attempt;
             _socket = remote is DnsEndPoint
                 ? new Socket(SocketType.Stream, ProtocolType.Tcp)

@@ -1,0 +1,40 @@
+using System.Net.Sockets;
+using Akka;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using StreamLb.Listening;
+using StreamLb.Relay;
+using StreamLb.Sockets;
+using StreamLb.Tls;
+
+namespace StreamLb.Connections;
+
+/// <summary>
+/// The graph every connection of one listener runs: client socket ⇄ TLS (for <c>ssl</c>) ⇄ relay ⇄ upstream socket.
+/// Built and fused once per listener, so a new connection only materializes it; the accepted socket is attached
+/// afterwards and the upstream side connects once a server is picked.
+/// </summary>
+public sealed class ConnectionGraph
+{
+    private readonly IRunnableGraph<(SocketConnector Client, Task<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream)> _graph;
+
+    public ConnectionGraph(ListenerSettings settings)
+    {
+        var relay = RelayStage.Create(settings.Server.ProxyTimeout, settings.Server.HalfClose)
+            .JoinMat(SocketStage.Outgoing(), Keep.Both);
+        var client = SocketStage.Outgoing();
+        var graph = settings.Tls is { } tls
+            ? client.JoinMaterialized(TlsServerStage.Create(tls), (socket, handshake) => (socket, (Task<TlsSessionInfo>?)handshake))
+                .JoinMaterialized(relay, (a, b) => (a.socket, a.Item2, b.Item1, b.Item2))
+            : client.JoinMaterialized(relay, (socket, b) => (socket, (Task<TlsSessionInfo>?)null, b.Item1, b.Item2));
+        _graph = RunnableGraph.FromGraph(Fusing.Aggressive(graph));
+    }
+
+    /// <summary>Starts the graph for an accepted client socket, which it owns from now on.</summary>
+    public (Task<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream) Run(Socket client, IMaterializer materializer)
+    {
+        var (clientSocket, handshake, relay, upstream) = _graph.Run(materializer);
+        clientSocket.Attach(client);
+        return (handshake, relay, upstream);
+    }
+}
