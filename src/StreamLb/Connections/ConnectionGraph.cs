@@ -21,8 +21,8 @@ public sealed class ConnectionGraph
     public ConnectionGraph(ListenerSettings settings)
     {
         var relay = RelayStage.Create(settings.Server.ProxyTimeout, settings.Server.HalfClose)
-            .JoinMat(SocketStage.Outgoing(), Keep.Both);
-        var client = SocketStage.Outgoing();
+            .JoinMat(SocketStage.Create(), Keep.Both);
+        var client = SocketStage.Create();
         var graph = settings.Tls is { } tls
             ? client.JoinMaterialized(TlsServerStage.Create(tls), (socket, handshake) => (socket, (Task<TlsSessionInfo>?)handshake))
                 .JoinMaterialized(relay, (a, b) => (a.socket, a.Item2, b.Item1, b.Item2))

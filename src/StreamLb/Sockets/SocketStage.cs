@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using Akka;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -17,20 +16,18 @@ namespace StreamLb.Sockets;
 /// the sender (backpressure). Both directions close on their own: the input finishing sends FIN once everything was
 /// sent, end of stream from the peer completes the output; the stage stops when both are done. A failing input, or
 /// a failure cancelling the output, aborts the connection (RST).
-/// The socket is either accepted already or connected through the materialized <see cref="SocketConnector"/>;
-/// until it is connected the stage asks for nothing and pushes nothing, and a failed connect may be retried.
+/// The socket is attached or connected through the materialized <see cref="SocketConnector"/>; until then the stage
+/// asks for nothing and pushes nothing, and a failed connect may be retried.
 /// </summary>
 public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, SocketConnector>
 {
     /// <summary>Most bytes taken in one read.</summary>
     public const int ReadSize = 64 * 1024;
 
-    private readonly Socket? _accepted;
     private readonly SocketConnector.ConnectAttempt? _connectAtStart;
 
-    private SocketStage(Socket? accepted, SocketConnector.ConnectAttempt? connectAtStart)
+    private SocketStage(SocketConnector.ConnectAttempt? connectAtStart)
     {
-        _accepted = accepted;
         _connectAtStart = connectAtStart;
         Shape = new FlowShape<ByteString, ByteString>(ToSend, Received);
     }
@@ -39,19 +36,18 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
     public Outlet<ByteString> Received { get; } = new("socket.received");
     public override FlowShape<ByteString, ByteString> Shape { get; }
 
-    /// <summary>A connection already accepted by a listener. The stage owns the socket from now on.</summary>
-    public static Flow<ByteString, ByteString, NotUsed> Accepted(Socket socket) =>
-        Flow.FromGraph(new SocketStage(socket, null)).MapMaterializedValue(_ => NotUsed.Instance);
-
-    /// <summary>A connection made (or attached) when the materialized <see cref="SocketConnector"/> is told.</summary>
-    public static Flow<ByteString, ByteString, SocketConnector> Outgoing() => Flow.FromGraph(new SocketStage(null, null));
+    /// <summary>
+    /// A socket that the materialized <see cref="SocketConnector"/> connects (an upstream, once a server is picked)
+    /// or attaches (a client the listener accepted).
+    /// </summary>
+    public static Flow<ByteString, ByteString, SocketConnector> Create() => Flow.FromGraph(new SocketStage(null));
 
     /// <summary>
     /// Connects to <paramref name="remote"/> when materialized: its value is the local address once connected. A failed
     /// connect fails the stage (there is no one to try again).
     /// </summary>
     public static Flow<ByteString, ByteString, Task<EndPoint>> Outgoing(EndPoint remote, TimeSpan connectTimeout) =>
-        Flow.FromGraph(new SocketStage(null, new SocketConnector.ConnectAttempt(remote, connectTimeout, new TaskCompletionSource<EndPoint>())))
+        Flow.FromGraph(new SocketStage(new SocketConnector.ConnectAttempt(remote, connectTimeout, new TaskCompletionSource<EndPoint>())))
             .MapMaterializedValue(connector => connector.Connected);
 
     public override ILogicAndMaterializedValue<SocketConnector> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
@@ -126,12 +122,6 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 if (!_stopped)
                     connectDone();
             };
-
-            if (_stage._accepted is { } accepted)
-            {
-                _socket = accepted;
-                Connected();
-            }
 
             _connector.Started(GetAsyncCallback<SocketConnector.ConnectAttempt>(StartConnect));
             if (_stage._connectAtStart is { } attempt)

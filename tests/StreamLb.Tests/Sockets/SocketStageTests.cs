@@ -162,7 +162,7 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
             socket.Shutdown(SocketShutdown.Send);
         });
         var ((send, connector), received) = this.SourceProbe<ByteString>()
-            .ViaMaterialized(SocketStage.Outgoing(), Keep.Both)
+            .ViaMaterialized(SocketStage.Create(), Keep.Both)
             .ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both)
             .Run(Sys.Materializer());
         received.Request(10);
