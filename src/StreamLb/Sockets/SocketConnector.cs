@@ -6,12 +6,17 @@ namespace StreamLb.Sockets;
 /// <summary>
 /// The handle on a <see cref="SocketStage"/> that connects when told: <see cref="Connect"/> once a server is known,
 /// and again with another one if a connect failed (the stage carries on meanwhile, asking for nothing), or
-/// <see cref="Attach"/> an accepted socket. Safe to call from any thread, even before the stage has started.
+/// <see cref="Attach"/> an accepted socket. Safe to call from any thread, even before the stage has started; every
+/// attempt completes, also when the stage stops before it got to it.
 /// </summary>
 public sealed class SocketConnector
 {
     private readonly TaskCompletionSource<Action<ConnectAttempt>> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<EndPoint> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Attempts handed to the stage that it has not taken yet, and why it stopped, once it has.
+    private readonly List<ConnectAttempt> _handedOver = [];
+    private Exception? _stopped;
 
     /// <summary>The local address once the socket is connected; faults if the stage stopped before that.</summary>
     public Task<EndPoint> Connected => _connected.Task;
@@ -20,34 +25,67 @@ public sealed class SocketConnector
     /// Connects to <paramref name="remote"/> and completes with the local address; faults if the connect failed or took
     /// longer than <paramref name="timeout"/> (zero: no limit), or if the stage stopped or is connected already.
     /// </summary>
-    public Task<EndPoint> Connect(EndPoint remote, TimeSpan timeout)
+    public Task<EndPoint> Connect(EndPoint remote, TimeSpan timeout) => HandOver(new ConnectAttempt(remote, timeout));
+
+    /// <summary>Hands the stage a socket a listener accepted: the stage owns it from now on.</summary>
+    public void Attach(Socket accepted) => HandOver(new ConnectAttempt(null, TimeSpan.Zero, accepted));
+
+    private Task<EndPoint> HandOver(ConnectAttempt attempt)
     {
-        var attempt = new ConnectAttempt(remote, timeout, new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously));
-        _started.Task.ContinueWith(t => t.Result(attempt), TaskContinuationOptions.ExecuteSynchronously);
+        lock (_handedOver)
+        {
+            if (_stopped is null)
+                _handedOver.Add(attempt);
+        }
+
+        if (_stopped is { } reason)
+            attempt.Fail(reason);
+        else
+            _started.Task.ContinueWith(t => t.Result(attempt), TaskContinuationOptions.ExecuteSynchronously);
         return attempt.Done.Task;
     }
 
-    /// <summary>Hands the stage a socket a listener accepted: the stage owns it from now on.</summary>
-    public void Attach(Socket accepted)
-    {
-        var attempt = new ConnectAttempt(null, TimeSpan.Zero, new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously), accepted);
-        _started.Task.ContinueWith(t => t.Result(attempt), TaskContinuationOptions.ExecuteSynchronously);
-    }
-
     internal void Started(Action<ConnectAttempt> connect) => _started.TrySetResult(connect);
+
+    /// <summary>The stage takes an attempt to carry it out; false if it was failed already because the stage stopped.</summary>
+    internal bool Take(ConnectAttempt attempt)
+    {
+        lock (_handedOver)
+            return _handedOver.Remove(attempt);
+    }
 
     internal void SetConnected(EndPoint local) => _connected.TrySetResult(local);
 
     internal void Stopped(Exception reason)
     {
-        _connected.TrySetException(reason);
-        _started.TrySetResult(attempt =>
+        ConnectAttempt[] untaken;
+        lock (_handedOver)
         {
-            attempt.Accepted?.Dispose();
-            attempt.Done.TrySetException(reason);
-        });
+            _stopped ??= reason;
+            untaken = [.. _handedOver];
+            _handedOver.Clear();
+        }
+
+        _connected.TrySetException(reason);
+        foreach (var attempt in untaken)
+            attempt.Fail(reason);
     }
 
     /// <summary>Where to connect, or the socket that is connected already.</summary>
-    internal sealed record ConnectAttempt(EndPoint? Remote, TimeSpan Timeout, TaskCompletionSource<EndPoint> Done, Socket? Accepted = null);
+    internal sealed class ConnectAttempt(EndPoint? remote, TimeSpan timeout, Socket? accepted = null)
+    {
+        public EndPoint? Remote { get; } = remote;
+
+        public TimeSpan Timeout { get; } = timeout;
+
+        public Socket? Accepted { get; } = accepted;
+
+        public TaskCompletionSource<EndPoint> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Fail(Exception reason)
+        {
+            Accepted?.Dispose();
+            Done.TrySetException(reason);
+        }
+    }
 }

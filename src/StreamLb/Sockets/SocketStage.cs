@@ -24,9 +24,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
     /// <summary>Most bytes taken in one read.</summary>
     public const int ReadSize = 64 * 1024;
 
-    private readonly SocketConnector.ConnectAttempt? _connectAtStart;
+    private readonly (EndPoint Remote, TimeSpan Timeout)? _connectAtStart;
 
-    private SocketStage(SocketConnector.ConnectAttempt? connectAtStart)
+    private SocketStage((EndPoint Remote, TimeSpan Timeout)? connectAtStart)
     {
         _connectAtStart = connectAtStart;
         Shape = new FlowShape<ByteString, ByteString>(ToSend, Received);
@@ -47,7 +47,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
     /// connect fails the stage (there is no one to try again).
     /// </summary>
     public static Flow<ByteString, ByteString, Task<EndPoint>> Outgoing(EndPoint remote, TimeSpan connectTimeout) =>
-        Flow.FromGraph(new SocketStage(new SocketConnector.ConnectAttempt(remote, connectTimeout, new TaskCompletionSource<EndPoint>())))
+        Flow.FromGraph(new SocketStage((remote, connectTimeout)))
             .MapMaterializedValue(connector => connector.Connected);
 
     public override ILogicAndMaterializedValue<SocketConnector> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
@@ -103,37 +103,28 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         public override void PreStart()
         {
-            var readable = GetAsyncCallback(OnReadable);
-            var sent = GetAsyncCallback(OnSent);
-            var connectDone = GetAsyncCallback(OnConnectDone);
             // Socket completions run on the socket engine's or the pool's threads; they come back through callbacks.
-            _onReadable = () =>
-            {
-                if (!_stopped)
-                    readable();
-            };
-            _onSent = () =>
-            {
-                if (!_stopped)
-                    sent();
-            };
-            _onConnected = () =>
-            {
-                if (!_stopped)
-                    connectDone();
-            };
-
+            _onReadable = WhileRunning(GetAsyncCallback(OnReadable));
+            _onSent = WhileRunning(GetAsyncCallback(OnSent));
+            _onConnected = WhileRunning(GetAsyncCallback(OnConnectDone));
             _connector.Started(GetAsyncCallback<SocketConnector.ConnectAttempt>(StartConnect));
-            if (_stage._connectAtStart is { } attempt)
-                StartConnect(attempt with { Done = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously) });
+            if (_stage._connectAtStart is var (remote, timeout))
+                _connector.Connect(remote, timeout); // a failure fails the stage (ConnectFailed)
         }
+
+        private Action WhileRunning(Action callback) => () =>
+        {
+            if (!_stopped)
+                callback();
+        };
 
         private void StartConnect(SocketConnector.ConnectAttempt attempt)
         {
+            if (!_connector.Take(attempt))
+                return; // failed already: the stage is stopping
             if (_isConnected || _attempt is not null)
             {
-                attempt.Accepted?.Dispose();
-                attempt.Done.TrySetException(new InvalidOperationException("the socket is connected or connecting already"));
+                attempt.Fail(new InvalidOperationException("the socket is connected or connecting already"));
                 return;
             }
 
@@ -161,8 +152,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         private void OnConnectDone()
         {
-            if (_attempt is not { } attempt)
-                return; // timed out before: that attempt is over
+            // Nothing under way, or a late word from an attempt that timed out while a newer one is still connecting.
+            if (_attempt is not { } attempt || !_connecting.IsCompleted)
+                return;
             try
             {
                 _connecting.GetAwaiter().GetResult();
@@ -259,7 +251,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                     WaitForData();
                     return;
                 default:
-                    Fail(new SocketException((int)error));
+                    Abort(new SocketException((int)error));
                     return;
             }
         }
@@ -283,7 +275,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             }
             catch (Exception e)
             {
-                Fail(e);
+                Abort(e);
                 return;
             }
 
@@ -301,7 +293,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             var sent = _socket!.Send(bytes, SocketFlags.None, out var error);
             if (error is not (SocketError.Success or SocketError.WouldBlock))
             {
-                Fail(new SocketException((int)error));
+                Abort(new SocketException((int)error));
                 return;
             }
 
@@ -336,7 +328,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             }
             catch (Exception e)
             {
-                Fail(e);
+                Abort(e);
                 return;
             }
 
@@ -374,23 +366,18 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 CompleteStage();
         }
 
+        /// <summary>Fails the stage; the socket is reset rather than closed.</summary>
         private void Abort(Exception reason)
         {
             _abort = true;
             FailStage(reason);
         }
 
-        private void Fail(Exception error)
-        {
-            _abort = true;
-            FailStage(error);
-        }
-
         public override void PostStop()
         {
             _stopped = true;
             var stopped = new IOException("the socket stage stopped before it was connected");
-            _attempt?.Done.TrySetException(stopped);
+            _attempt?.Fail(stopped);
             _connector.Stopped(stopped);
             if (_socket is not { } socket)
                 return;

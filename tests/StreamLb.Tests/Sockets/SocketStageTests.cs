@@ -17,24 +17,34 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
-    private (TestPublisher.Probe<ByteString> Send, TestSubscriber.Probe<ByteString> Received, Task<EndPoint> Connected) Connect(int port) =>
-        this.SourceProbe<ByteString>()
-            .ViaMaterialized(SocketStage.Outgoing(new IPEndPoint(IPAddress.Loopback, port), TimeSpan.FromSeconds(10)), Keep.Both)
+    private (TestPublisher.Probe<ByteString> Send, TestSubscriber.Probe<ByteString> Received, Task<EndPoint> Connected) Connect(int port)
+    {
+        var (send, connected, received) = Probed(SocketStage.Outgoing(new IPEndPoint(IPAddress.Loopback, port), TimeSpan.FromSeconds(10)));
+        return (send, received, connected);
+    }
+
+    /// <summary>The flow between a probe that sends and a probe that receives.</summary>
+    private (TestPublisher.Probe<ByteString> Send, TMat Value, TestSubscriber.Probe<ByteString> Received) Probed<TMat>(Flow<ByteString, ByteString, TMat> flow)
+    {
+        var ((send, value), received) = this.SourceProbe<ByteString>()
+            .ViaMaterialized(flow, Keep.Both)
             .ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both)
-            .Run(Sys.Materializer()) switch
-        {
-            ((var send, var connected), var received) => (send, received, connected),
-        };
+            .Run(Sys.Materializer());
+        return (send, value, received);
+    }
+
+    /// <summary>A peer that sends back everything it read once the stage sent FIN, then closes its side.</summary>
+    private static async Task EchoToEnd(Socket socket)
+    {
+        var stream = new NetworkStream(socket);
+        await stream.WriteAsync(await RawBackend.ReadToEndAsync(stream));
+        socket.Shutdown(SocketShutdown.Send);
+    }
 
     [Fact]
     public async Task Sends_and_receives_every_byte_in_order()
     {
-        using var backend = new RawBackend(async socket =>
-        {
-            var stream = new NetworkStream(socket);
-            await stream.WriteAsync(await RawBackend.ReadToEndAsync(stream));
-            socket.Shutdown(SocketShutdown.Send);
-        });
+        using var backend = new RawBackend(EchoToEnd);
         var (send, received, connected) = Connect(backend.Port);
         var local = (IPEndPoint)await connected.WaitAsync(Patience);
         Assert.Equal(IPAddress.Loopback, local.Address);
@@ -155,16 +165,8 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
     [Fact]
     public async Task A_connector_that_failed_may_connect_elsewhere()
     {
-        using var backend = new RawBackend(async socket =>
-        {
-            var stream = new NetworkStream(socket);
-            await stream.WriteAsync(await RawBackend.ReadToEndAsync(stream));
-            socket.Shutdown(SocketShutdown.Send);
-        });
-        var ((send, connector), received) = this.SourceProbe<ByteString>()
-            .ViaMaterialized(SocketStage.Create(), Keep.Both)
-            .ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both)
-            .Run(Sys.Materializer());
+        using var backend = new RawBackend(EchoToEnd);
+        var (send, connector, received) = Probed(SocketStage.Create());
         received.Request(10);
 
         // Not connected: nothing arrives, and the stage carries on after the failed connect.
@@ -177,6 +179,17 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
         send.SendComplete();
         Assert.Equal("second try", received.ExpectNext(Patience).ToString());
         received.ExpectComplete();
+    }
+
+    [Fact]
+    public async Task A_connect_asked_of_a_stopped_stage_fails_instead_of_waiting_forever()
+    {
+        var (send, connector, received) = Probed(SocketStage.Create());
+        send.SendComplete();
+        received.Cancel();
+        await Assert.ThrowsAnyAsync<IOException>(() => connector.Connected.WaitAsync(Patience));
+
+        await Assert.ThrowsAsync<IOException>(() => connector.Connect(new IPEndPoint(IPAddress.Loopback, ClosedPort()), TimeSpan.Zero).WaitAsync(Patience));
     }
 
     private static int ClosedPort()
