@@ -12,12 +12,14 @@ namespace StreamLb.Listening;
 /// Owns one bound socket (<c>listen</c>): accepts connections and makes each the child of this actor, which hands it
 /// the socket. A failing connection actor is stopped, never restarted, and touches no other.
 /// </summary>
-public sealed class ListenerActor : ReceiveActor
+public sealed class ListenerActor : ReceiveActor, IWithTimers
 {
     private const int Backlog = 511;
 
     /// <summary>Most connections taken from the backlog in one go before other messages get a turn.</summary>
     private const int AcceptBatch = 32;
+
+    private static readonly TimeSpan AcceptRetry = TimeSpan.FromMilliseconds(100);
 
     private readonly ListenerSettings _settings;
     private readonly Func<long> _nextConnectionNumber;
@@ -36,14 +38,22 @@ public sealed class ListenerActor : ReceiveActor
 
         Receive<AcceptDone>(done =>
         {
-            if (Accepted(done.Accepting))
-                AcceptMore();
+            if (!done.Accepting.IsCompletedSuccessfully)
+            {
+                AcceptFailed(done.Accepting.Exception?.GetBaseException());
+                return;
+            }
+
+            Start(done.Accepting.Result);
+            AcceptMore();
         });
         Receive<AcceptNext>(_ => AcceptMore());
         Receive<GetBinding>(_ => Sender.Tell(_bound is { } bound ? new Bound(bound) : new Status.Failure(_bindError!)));
         Receive<Terminated>(_ => _connections--);
         Receive<GetConnectionCount>(_ => Sender.Tell(_connections));
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(ListenerSettings settings, Func<long> nextConnectionNumber) =>
         Akka.Actor.Props.Create(() => new ListenerActor(settings, nextConnectionNumber));
@@ -101,29 +111,34 @@ public sealed class ListenerActor : ReceiveActor
                 return;
             }
 
-            if (!Accepted(accepting.AsTask()))
+            if (!accepting.IsCompletedSuccessfully)
+            {
+                AcceptFailed(accepting.AsTask().Exception?.GetBaseException());
                 return;
+            }
+
+            Start(accepting.Result);
         }
 
         // More may be waiting: let other messages in first, then go on.
         Self.Tell(AcceptNext.Instance);
     }
 
-    /// <summary>Starts a connection actor for an accepted socket; false when accepting has stopped.</summary>
-    private bool Accepted(Task<Socket> accepting)
+    /// <summary>
+    /// An accept failed: after a stop that is the closed socket, and nothing more is to be done; otherwise (out of file
+    /// descriptors, say) the listener tries again shortly, as nginx does, rather than stop accepting for good.
+    /// </summary>
+    private void AcceptFailed(Exception? error)
     {
-        if (!accepting.IsCompletedSuccessfully)
-        {
-            if (_listening is not null)
-            {
-                var error = accepting.Exception?.GetBaseException();
-                _log.Error(error, "stopped accepting on {0}: {1}", _settings.Listen, error?.Message);
-            }
+        if (_listening is null)
+            return;
+        _log.Error(error, "accept on {0} failed: {1}; trying again in {2} ms", _settings.Listen, error?.Message, AcceptRetry.TotalMilliseconds);
+        Timers.StartSingleTimer(AcceptNext.Instance, AcceptNext.Instance, AcceptRetry);
+    }
 
-            return false;
-        }
-
-        var socket = accepting.Result;
+    /// <summary>Starts a connection actor for an accepted socket, which it hands over.</summary>
+    private void Start(Socket socket)
+    {
         EndPoint remote, local;
         try
         {
@@ -133,14 +148,13 @@ public sealed class ListenerActor : ReceiveActor
         catch (SocketException)
         {
             socket.Dispose(); // reset before it could be served
-            return true;
+            return;
         }
 
         var id = $"{_settings.Node}#{_nextConnectionNumber()}";
         var connection = new AcceptedConnection(socket, remote, local);
         Context.Watch(Context.ActorOf(ConnectionActor.Props(_settings, _graph!, connection, id, _materializer!), $"c{id[(id.LastIndexOf('#') + 1)..]}"));
         _connections++;
-        return true;
     }
 
     protected override void PostStop()
