@@ -13,25 +13,12 @@ namespace StreamLb.Tests.Integration;
 /// <summary>Backends that refuse or never answer: next upstream, passive health, and prompt closes with a reason.</summary>
 public sealed class UpstreamFailureTests(ITestOutputHelper output) : TestKit(NodeHocon.Default, output)
 {
-    private static string Config(string upstreamBody, string serverExtra = "") => $$"""
-        stream {
-            upstream backend { {{upstreamBody}} }
-            server {
-                listen 127.0.0.1:0 ssl;
-                ssl_certificate {cert};
-                ssl_certificate_key {key};
-                {{serverExtra}}
-                proxy_pass backend;
-            }
-        }
-        """;
-
     [Fact]
     public async Task A_refusing_backend_is_skipped_for_the_next_one_and_marked_failed_after_max_fails()
     {
         await using var echo = await EchoServer.StartAsync("127.0.0.1", 0);
         var refusing = NodeHarness.RefusingPort();
-        var node = await NodeHarness.StartAsync(this, Config(
+        var node = await NodeHarness.StartAsync(this, TestConfigs.Tls(
             $"server 127.0.0.1:{refusing} max_fails=2 fail_timeout=5m; server {echo.EndPoint};"));
 
         // Round robin sends every other pick to the refusing server until it has failed twice.
@@ -53,7 +40,7 @@ public sealed class UpstreamFailureTests(ITestOutputHelper output) : TestKit(Nod
     [Fact]
     public async Task With_every_backend_down_the_client_is_closed_with_a_log_line_naming_the_upstream()
     {
-        var node = await NodeHarness.StartAsync(this, Config(
+        var node = await NodeHarness.StartAsync(this, TestConfigs.Tls(
             $"server 127.0.0.1:{NodeHarness.RefusingPort()}; server 127.0.0.1:{NodeHarness.RefusingPort()};"));
 
         await Assert.ThrowsAnyAsync<WebSocketException>(() => WebSocketClient.ConnectAsync(node.Port()).WaitAsync(NodeHarness.Patience));
@@ -68,7 +55,7 @@ public sealed class UpstreamFailureTests(ITestOutputHelper output) : TestKit(Nod
     {
         await using var echo = await EchoServer.StartAsync("127.0.0.1", 0);
         var refusing = NodeHarness.RefusingPort();
-        var node = await NodeHarness.StartAsync(this, Config(
+        var node = await NodeHarness.StartAsync(this, TestConfigs.Tls(
             $"server 127.0.0.1:{refusing}; server {echo.EndPoint} down;", "proxy_next_upstream off;"));
 
         await Assert.ThrowsAnyAsync<WebSocketException>(() => WebSocketClient.ConnectAsync(node.Port()).WaitAsync(NodeHarness.Patience));
@@ -88,7 +75,7 @@ public sealed class UpstreamFailureTests(ITestOutputHelper output) : TestKit(Nod
         var port = ((IPEndPoint)blackHole.LocalEndPoint!).Port;
         using var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await filler.ConnectAsync(IPAddress.Loopback, port);
-        var node = await NodeHarness.StartAsync(this, Config($"server 127.0.0.1:{port};", "proxy_connect_timeout 300ms;"));
+        var node = await NodeHarness.StartAsync(this, TestConfigs.Tls($"server 127.0.0.1:{port};", "proxy_connect_timeout 300ms;"));
 
         await Assert.ThrowsAnyAsync<WebSocketException>(() => WebSocketClient.ConnectAsync(node.Port()).WaitAsync(NodeHarness.Patience));
 
