@@ -88,9 +88,15 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private void EndedDuringHandshake(RelayResult result)
     {
         var closed = $"client {_client.RemoteAddress} closed the connection during the SSL handshake";
-        Receive<HandshakeFailed>(failed => Stopped(result.Error is null ? closed : $"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}"));
-        Receive<HandshakeDone>(_ => Stopped($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
-        Receive<HandshakeTimeout>(_ => Stopped(closed));
+        Receive<HandshakeFailed>(failed =>
+        {
+            if (result.Error is null)
+                ClientLeft(closed);
+            else
+                Stopped($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}");
+        });
+        Receive<HandshakeDone>(_ => ClientLeft($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
+        Receive<HandshakeTimeout>(_ => ClientLeft(closed));
     }
 
     private void Pick()
@@ -129,7 +135,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 _id, _upstream, _settings.PickTimeout.TotalSeconds);
             _settings.FallbackPicker.Tell(_acquire!);
         });
-        Receive<RelayResult>(result => Stopped($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
+        Receive<RelayResult>(result => ClientLeft($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
     }
 
     private void Connecting()
@@ -138,6 +144,13 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         {
             _log.Debug("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
             Become(Relaying);
+        });
+        Receive<UpstreamFailed>(failed => Unwrap(failed.Error) is SocketStageStoppedException, failed =>
+        {
+            // The graph ended before the connect could finish (the client went away): not the server's fault. The
+            // relay's end follows; the assignment is released when this actor stops.
+            Become(() => Receive<RelayResult>(result =>
+                ClientLeft($"client {_client.RemoteAddress} closed the connection while connecting to {failed.Server}{Because(result.Error)}")));
         });
         Receive<UpstreamFailed>(failed =>
         {
@@ -167,7 +180,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     {
         Receive<UpstreamConnected>(_ => Ended(result));
         Receive<UpstreamFailed>(failed =>
-            Stopped($"client {_client.RemoteAddress} closed the connection while connecting to {failed.Server}{Because(result.Error)}"));
+            ClientLeft($"client {_client.RemoteAddress} closed the connection while connecting to {failed.Server}{Because(result.Error)}"));
     }
 
     private void Relaying()
@@ -232,6 +245,16 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Context.Stop(Self);
     }
 
+    /// <summary>
+    /// The client went away before the relay began: routine for a client, so an info line (nginx logs "client
+    /// closed connection" at info too), not a warning.
+    /// </summary>
+    private void ClientLeft(string reason)
+    {
+        _log.Info("{0} {1}", _id, reason);
+        Context.Stop(Self);
+    }
+
     protected override void PostStop()
     {
         if (_relay is null)
@@ -244,10 +267,16 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     private static string Because(Exception? error) => error is null ? "" : $" ({Describe(error)})";
 
-    private static string Describe(Exception error)
+    private static Exception Unwrap(Exception error)
     {
         while (error is AggregateException { InnerException: { } single })
             error = single;
+        return error;
+    }
+
+    private static string Describe(Exception error)
+    {
+        error = Unwrap(error);
         return error.InnerException is { } inner && inner.Message != error.Message ? $"{error.Message}: {inner.Message}" : error.Message;
     }
 

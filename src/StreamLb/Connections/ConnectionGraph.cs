@@ -16,7 +16,8 @@ namespace StreamLb.Connections;
 /// </summary>
 public sealed class ConnectionGraph
 {
-    private readonly IRunnableGraph<(SocketConnector Client, Task<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream)> _graph;
+    // Kept as the fused graph itself: the materializer fuses anything else again, on every connection.
+    private readonly Fusing.FusedGraph<ClosedShape, (SocketConnector Client, Task<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream)> _graph;
 
     public ConnectionGraph(ListenerSettings settings)
     {
@@ -27,13 +28,13 @@ public sealed class ConnectionGraph
             ? client.JoinMaterialized(TlsServerStage.Create(tls), (socket, handshake) => (socket, (Task<TlsSessionInfo>?)handshake))
                 .JoinMaterialized(relay, (a, b) => (a.socket, a.Item2, b.Item1, b.Item2))
             : client.JoinMaterialized(relay, (socket, b) => (socket, (Task<TlsSessionInfo>?)null, b.Item1, b.Item2));
-        _graph = RunnableGraph.FromGraph(Fusing.Aggressive(graph));
+        _graph = Fusing.Aggressive(graph);
     }
 
     /// <summary>Starts the graph for an accepted client socket, which it owns from now on.</summary>
     public (Task<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream) Run(Socket client, IMaterializer materializer)
     {
-        var (clientSocket, handshake, relay, upstream) = _graph.Run(materializer);
+        var (clientSocket, handshake, relay, upstream) = materializer.Materialize(_graph);
         clientSocket.Attach(client);
         return (handshake, relay, upstream);
     }

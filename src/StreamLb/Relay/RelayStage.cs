@@ -9,7 +9,9 @@ namespace StreamLb.Relay;
 /// The middle of a connection: plain text from the client goes to the upstream connection and back, with
 /// backpressure (one element in flight per direction, no buffer of its own). The upstream side is a socket stage
 /// the connection actor connects once a server is picked; until then it asks for nothing, so no client byte leaves
-/// before the connect succeeded and a failed connect may be retried with another server. With half-close on, a
+/// before the connect succeeded and a failed connect may be retried with another server. The client is read from
+/// the start, one element held until the upstream asks: a client that leaves or fails while the connect is under
+/// way ends the relay then, not when the connect is over (as nginx notices it "while connecting to upstream"). With half-close on, a
 /// side that finishes writing is passed on and the other direction keeps going; with it off, either side finishing
 /// closes both. Closes after <c>proxy_timeout</c> with no bytes in either direction, counted from the connect.
 /// Materializes a <see cref="RelayControl"/>.
@@ -48,6 +50,7 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         private readonly RelayStage _stage;
         private readonly RelayControl _control;
         private bool _relaying;
+        private bool _clientFinished;
         private long _bytesFromClient;
         private long _bytesFromUpstream;
         private long _lastActivity;
@@ -60,18 +63,15 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
             SetHandler(stage.FromClient,
                 onPush: () =>
                 {
-                    var data = Grab(stage.FromClient);
-                    _bytesFromClient += data.Count;
-                    _lastActivity = Environment.TickCount64;
-                    Push(stage.ToUpstream, data);
+                    if (IsAvailable(stage.ToUpstream))
+                        ForwardFromClient();
                 },
                 onUpstreamFinish: () =>
                 {
-                    // A connect still under way sends FIN once it is established.
-                    Complete(stage.ToUpstream);
-                    if (!stage._halfClose)
-                        CloseBoth();
-                    CompleteIfDone();
+                    if (IsAvailable(stage.FromClient))
+                        _clientFinished = true; // once the held element has gone
+                    else
+                        ClientFinished();
                 },
                 onUpstreamFailure: Abort);
             SetHandler(stage.ToUpstream,
@@ -80,7 +80,11 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
                     // The upstream socket asks only once it is connected: from here on the relay runs.
                     if (!_relaying)
                         StartRelaying();
-                    if (!HasBeenPulled(stage.FromClient) && !IsClosed(stage.FromClient))
+                    if (IsAvailable(stage.FromClient))
+                        ForwardFromClient();
+                    if (_clientFinished)
+                        ClientFinished();
+                    else if (!HasBeenPulled(stage.FromClient) && !IsClosed(stage.FromClient))
                         Pull(stage.FromClient);
                 },
                 onDownstreamFinish: cause =>
@@ -126,7 +130,29 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
                 });
         }
 
-        public override void PreStart() => _control.Started(GetAsyncCallback<Exception?>(OnControlClose));
+        public override void PreStart()
+        {
+            _control.Started(GetAsyncCallback<Exception?>(OnControlClose));
+            Pull(_stage.FromClient);
+        }
+
+        private void ForwardFromClient()
+        {
+            var data = Grab(_stage.FromClient);
+            _bytesFromClient += data.Count;
+            _lastActivity = Environment.TickCount64;
+            Push(_stage.ToUpstream, data);
+        }
+
+        private void ClientFinished()
+        {
+            _clientFinished = false;
+            // A connect still under way sends FIN once it is established (with half-close on; off, the relay ends).
+            Complete(_stage.ToUpstream);
+            if (!_stage._halfClose)
+                CloseBoth();
+            CompleteIfDone();
+        }
 
         private void StartRelaying()
         {

@@ -376,7 +376,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         public override void PostStop()
         {
             _stopped = true;
-            var stopped = new IOException("the socket stage stopped before it was connected");
+            var stopped = new SocketStageStoppedException();
             _attempt?.Fail(stopped);
             _connector.Stopped(stopped);
             if (_socket is not { } socket)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using Akka.Event;
 using Akka.TestKit.Xunit2;
 using StreamLb.Balancing;
 using StreamLb.EchoBackend;
@@ -68,13 +69,8 @@ public sealed class UpstreamFailureTests(ITestOutputHelper output) : TestKit(Nod
     [Fact]
     public async Task Proxy_connect_timeout_gives_up_on_a_backend_that_never_completes_the_connection()
     {
-        // A listening socket whose backlog is full: the kernel drops further SYNs, so connects hang.
-        using var blackHole = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        blackHole.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        blackHole.Listen(0);
-        var port = ((IPEndPoint)blackHole.LocalEndPoint!).Port;
-        using var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await filler.ConnectAsync(IPAddress.Loopback, port);
+        using var blackHole = await BlackHole.StartAsync();
+        var port = blackHole.Port;
         var node = await NodeHarness.StartAsync(this, TestConfigs.Tls($"server 127.0.0.1:{port};", "proxy_connect_timeout 300ms;"));
 
         await Assert.ThrowsAnyAsync<WebSocketException>(() => WebSocketClient.ConnectAsync(node.Port()).WaitAsync(NodeHarness.Patience));
@@ -82,5 +78,53 @@ public sealed class UpstreamFailureTests(ITestOutputHelper output) : TestKit(Nod
         var line = node.ExpectWarning($"connect to 127.0.0.1:{port} failed");
         Assert.Contains("timeout", line, StringComparison.OrdinalIgnoreCase);
         await node.AssertDrainedAsync();
+    }
+
+    [Fact]
+    public async Task A_client_leaving_while_the_upstream_connect_is_pending_does_not_count_against_the_server()
+    {
+        using var blackHole = await BlackHole.StartAsync();
+        var server = $"127.0.0.1:{blackHole.Port}";
+        var node = await NodeHarness.StartAsync(this, TestConfigs.Tls($"server {server} max_fails=1 fail_timeout=5m;", "proxy_connect_timeout 1m;"));
+
+        // Which the connection actor hears first, the connect's end or the relay's, is a race: a few clients each.
+        for (var i = 0; i < 6; i++)
+        {
+            var (socket, tls) = await RawBackend.ConnectTlsAsync(node.Port());
+            await AwaitAssertAsync(async () => Assert.Equal(1, (await node.Snapshot()).TotalActive), NodeHarness.Patience);
+            // A reset, as a client that quits without reading does: the relay ends at once, the connect with it.
+            socket.LingerState = new LingerOption(true, 0);
+            socket.Dispose();
+            await tls.DisposeAsync();
+
+            node.ExpectLog<Info>($"closed the connection while connecting to {server}");
+            await node.AssertDrainedAsync();
+        }
+
+        Assert.Equal(ServerState.Up, (await node.Snapshot()).Servers.Single().State);
+    }
+
+    /// <summary>A listening socket whose backlog is full: the kernel drops further SYNs, so connects to it hang.</summary>
+    private sealed class BlackHole : IDisposable
+    {
+        private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        private readonly Socket _filler = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+        public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
+
+        public static async Task<BlackHole> StartAsync()
+        {
+            var hole = new BlackHole();
+            hole._listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            hole._listener.Listen(0);
+            await hole._filler.ConnectAsync(IPAddress.Loopback, hole.Port);
+            return hole;
+        }
+
+        public void Dispose()
+        {
+            _filler.Dispose();
+            _listener.Dispose();
+        }
     }
 }

@@ -189,7 +189,7 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
         received.Cancel();
         await Assert.ThrowsAnyAsync<IOException>(() => connector.Connected.WaitAsync(Patience));
 
-        await Assert.ThrowsAsync<IOException>(() => connector.Connect(new IPEndPoint(IPAddress.Loopback, ClosedPort()), TimeSpan.Zero).WaitAsync(Patience));
+        await Assert.ThrowsAsync<SocketStageStoppedException>(() => connector.Connect(new IPEndPoint(IPAddress.Loopback, ClosedPort()), TimeSpan.Zero).WaitAsync(Patience));
     }
 
     private static int ClosedPort()
