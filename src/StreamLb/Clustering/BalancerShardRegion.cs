@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using StreamLb.Balancing;
 using StreamLb.Configuration;
+using StreamLb.Relay;
 
 namespace StreamLb.Clustering;
 
@@ -24,7 +25,8 @@ public static class BalancerShardRegion
             .WithRememberEntities(false);
         return sharding.Start(
             TypeName,
-            upstream => BalancerActor.Props(config.FindUpstream(upstream) ?? throw new ArgumentException($"unknown upstream \"{upstream}\""), settings),
+            upstream => RelayDispatcher.On(system,
+                BalancerActor.Props(config.FindUpstream(upstream) ?? throw new ArgumentException($"unknown upstream \"{upstream}\""), settings)),
             shardingSettings,
             new Extractor(config));
     }

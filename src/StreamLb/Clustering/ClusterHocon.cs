@@ -5,6 +5,8 @@ namespace StreamLb.Clustering;
 /// <summary>The Akka settings of a clustered node, from its <see cref="ClusterOptions"/>.</summary>
 public static class ClusterHocon
 {
+    private const string RelayExecutor = "StreamLb.Relay.CallerRunsExecutorConfigurator, StreamLb";
+
     public static string Build(ClusterOptions options)
     {
         var seeds = string.Join(", ", options.Seeds.Select(s => $"\"akka.tcp://{ClusterOptions.SystemName}@{s}\""));
@@ -12,6 +14,7 @@ public static class ClusterHocon
         return $$"""
             akka {
               actor.provider = cluster
+              remote.default-remote-dispatcher.executor = "{{RelayExecutor}}"
               remote.dot-netty.tcp {
                 hostname = "{{options.Host}}"
                 port = {{options.Port.ToString(CultureInfo.InvariantCulture)}}
@@ -24,6 +27,7 @@ public static class ClusterHocon
                   stable-after = {{stableAfter}}ms
                 }
                 sharding {
+                  use-dispatcher = "{{Relay.RelayDispatcher.Id}}"
                   state-store-mode = ddata
                   remember-entities = off
                   # A balancer is never idle in the sense that matters: its counts must not be dropped.

@@ -7,6 +7,7 @@ using StreamLb.Clustering;
 using StreamLb.Configuration;
 using StreamLb.Connections;
 using StreamLb.Listening;
+using StreamLb.Relay;
 using StreamLb.Tls;
 
 namespace StreamLb.Hosting;
@@ -68,9 +69,10 @@ public sealed class StreamLbNode
         };
         node.Balancers = clustered
             ? BalancerShardRegion.Start(system, config, settings)
-            : system.ActorOf(LocalBalancerRegion.Props(config, upstream => BalancerActor.Props(upstream, settings)), "balancers");
+            : system.ActorOf(LocalBalancerRegion.Props(config, upstream => RelayDispatcher.On(system, BalancerActor.Props(upstream, settings))), "balancers");
         node.Ledger = system.ActorOf(
-            ConnectionLedger.Props(options.Node, node.Balancers, config.Upstreams.Select(u => u.Name).ToList(), options.ReconcileInterval),
+            RelayDispatcher.On(system,
+                ConnectionLedger.Props(options.Node, node.Balancers, config.Upstreams.Select(u => u.Name).ToList(), options.ReconcileInterval)),
             ConnectionLedger.Name);
         var fallback = system.ActorOf(FallbackPicker.Props(node.Balancers, config.Upstreams, options.SnapshotRefresh), "fallback-picker");
 

@@ -153,7 +153,9 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
 
         var id = $"{_settings.Node}#{_nextConnectionNumber()}";
         var connection = new AcceptedConnection(socket, remote, local);
-        Context.Watch(Context.ActorOf(ConnectionActor.Props(_settings, _graph!, connection, id, _materializer!), $"c{id[(id.LastIndexOf('#') + 1)..]}"));
+        // On the relay dispatcher too: its messages mostly come from the graph's callbacks and the balancer.
+        var props = RelayDispatcher.On(Context.System, ConnectionActor.Props(_settings, _graph!, connection, id, _materializer!));
+        Context.Watch(Context.ActorOf(props, $"c{id[(id.LastIndexOf('#') + 1)..]}"));
         _connections++;
     }
 

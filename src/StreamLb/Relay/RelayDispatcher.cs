@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Configuration;
 using Akka.Dispatch;
 
@@ -8,11 +9,19 @@ namespace StreamLb.Relay;
 /// become readable or writable (with inline socket completions, the socket engine's own thread) runs the graph's
 /// mailbox right there, instead of handing it to another thread first. A relay then reads, decrypts and forwards on
 /// one thread, as an event loop does, and a busy node does not pay a thread switch per message. Work scheduled while
-/// such a mailbox already runs on the thread goes to the thread pool, so nothing nests.
+/// such a mailbox already runs on the thread waits until it is done, then runs there too (see CallerRunsExecutor).
 /// </summary>
 public static class RelayDispatcher
 {
     public const string Id = "streamlb.relay-dispatcher";
+
+    /// <summary>
+    /// Puts <paramref name="props"/> on this dispatcher when the system has it: for the actors on a pick's way (the
+    /// connection actor, the ledger, the balancer), so a message between them runs on the thread that sent it
+    /// instead of waiting for a pool thread to wake. None of them blocks.
+    /// </summary>
+    public static Props On(ActorSystem system, Props props) =>
+        system.Dispatchers.HasDispatcher(Id) ? props.WithDispatcher(Id) : props;
 
     public const string Hocon = $$"""
         {{Id}} {
@@ -30,28 +39,46 @@ public sealed class CallerRunsExecutorConfigurator(Config config, IDispatcherPre
     public override ExecutorService Produce(string id) => new CallerRunsExecutor(id);
 }
 
-/// <summary>Runs work on the calling thread, unless that thread is already running work of this kind.</summary>
+/// <summary>
+/// Runs work on the calling thread. Work scheduled while the thread runs work of this kind (a graph's callback that
+/// tells its connection actor, say) is not nested: it runs on the same thread right after, as an event loop's local
+/// queue does, up to <see cref="MaxRunsPerCall"/> items per call; what is left goes to the thread pool, so one caller
+/// is never held for long.
+/// </summary>
 public sealed class CallerRunsExecutor(string id) : ExecutorService(id)
 {
+    public const int MaxRunsPerCall = 32;
+
+    // Non-null while this thread runs work of this kind: where work scheduled meanwhile waits for its turn.
     [ThreadStatic]
-    private static bool t_running;
+    private static Queue<IRunnable>? t_later;
+
+    [ThreadStatic]
+    private static Queue<IRunnable>? t_spare;
 
     public override void Execute(IRunnable run)
     {
-        if (t_running)
+        if (t_later is { } later)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(run, preferLocal: false);
+            later.Enqueue(run);
             return;
         }
 
-        t_running = true;
+        var queue = t_spare ?? new Queue<IRunnable>();
+        t_spare = null;
+        t_later = queue;
         try
         {
             run.Run();
+            for (var ran = 1; ran < MaxRunsPerCall && queue.TryDequeue(out var next); ran++)
+                next.Run();
         }
         finally
         {
-            t_running = false;
+            t_later = null;
+            while (queue.TryDequeue(out var left))
+                ThreadPool.UnsafeQueueUserWorkItem(left, preferLocal: false);
+            t_spare = queue;
         }
     }
 

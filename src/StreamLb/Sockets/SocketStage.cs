@@ -211,7 +211,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         private void Read()
         {
-            if (!_isConnected || _waiting)
+            // _stopped: the interpreter can still deliver a pull it was chasing when the stage failed in the same round
+            // (a send that failed just before, say); the socket is gone by then.
+            if (_stopped || !_isConnected || _waiting)
                 return;
             if (_drained)
             {
@@ -289,6 +291,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         /// </summary>
         private void Send(ByteString data)
         {
+            if (_stopped)
+                return; // a push chased into the stage as it failed (see Read)
             var bytes = data.ToReadOnlySpan();
             var sent = _socket!.Send(bytes, SocketFlags.None, out var error);
             if (error is not (SocketError.Success or SocketError.WouldBlock))
@@ -375,6 +379,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         public override void PostStop()
         {
+            // Once only: a chased pull delivered after the stage failed (see Read) makes the interpreter finalize it twice.
+            if (_stopped)
+                return;
             _stopped = true;
             var stopped = new SocketStageStoppedException();
             _attempt?.Fail(stopped);

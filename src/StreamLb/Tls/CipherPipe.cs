@@ -68,10 +68,17 @@ internal sealed class CipherPipe : Stream, IValueTaskSource<int>
     /// <summary>The client closed its side: reads return 0 once the delivered bytes are used up.</summary>
     public void DeliverEnd() => Finish(null);
 
-    /// <summary>The stage stopped or the socket failed: pending and later reads fail.</summary>
+    /// <summary>The socket failed: pending and later reads fail.</summary>
     public void Fail(Exception failure) => Finish(failure);
 
-    private void Finish(Exception? failure)
+    /// <summary>
+    /// The stage stopped: later reads fail, but a pending read ends as at the end of the stream. No one waits for its
+    /// outcome any more, and an exception would be thrown anew through every one of SslStream's async frames, on
+    /// every connection that ends with a read pending, which is most of them.
+    /// </summary>
+    public void Stop(Exception reason) => Finish(reason, failPending: false);
+
+    private void Finish(Exception? failure, bool failPending = true)
     {
         lock (_gate)
         {
@@ -83,7 +90,7 @@ internal sealed class CipherPipe : Stream, IValueTaskSource<int>
             _readInto = default;
         }
 
-        if (failure is null)
+        if (failure is null || !failPending)
             _read.SetResult(0);
         else
             _read.SetException(failure);

@@ -423,8 +423,8 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
             _stopped = true;
             var stopped = new IOException("the TLS stage stopped");
             _handshake.TrySetException(stopped);
-            // A pending read fails here, on this thread, and hands back its buffer before SslStream is disposed.
-            Run(() => _pipe?.Fail(stopped));
+            // A pending read ends here, on this thread, and hands back its buffer before SslStream is disposed.
+            Run(() => _pipe?.Stop(stopped));
             _ssl?.Dispose();
         }
     }
