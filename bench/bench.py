@@ -285,8 +285,11 @@ class Setup:
         conf = self.write("streamlb.conf", f"""
             {self.stream_block(ports)}""")
         host = os.path.join(ROOT, "src/StreamLb.Host/bin/Release/net10.0/StreamLb.Host.dll")
-        # Pinned to one core like the others, and told so: the runtime sizes its thread pool and GC by it.
-        return self.procs.start("streamlb", ["dotnet", host, "run", "-c", conf, "--admin", "off", "--cluster-port", "0"],
+        # Pinned to one core like the others, and told so: the runtime sizes its thread pool and GC by it. Logging at
+        # warning, as nginx's error_log here is at error: neither writes a line per client that leaves early (s_time's
+        # do, every one of them), which both would at info.
+        return self.procs.start("streamlb", ["dotnet", host, "run", "-c", conf, "--admin", "off", "--cluster-port", "0",
+                                             "--log-level", "warning"],
                                 cpu=PROXY_CPU, env={"DOTNET_PROCESSOR_COUNT": "1"})
 
     def proxies(self):

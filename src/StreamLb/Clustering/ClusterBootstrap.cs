@@ -10,6 +10,7 @@ public static class ClusterBootstrap
     public static Config ConfigFor(ClusterOptions options, string? extraHocon = null) =>
         ConfigurationFactory.ParseString(extraHocon ?? "")
             .WithFallback(ConfigurationFactory.ParseString(ClusterHocon.Build(options)))
+            .WithFallback(ConfigurationFactory.ParseString(BalancerSerializer.Hocon))
             .WithFallback(ConfigurationFactory.ParseString(NodeHocon.Default))
             // The modules' own defaults (serializers among them) must be there before the first remote message.
             .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())

@@ -1,0 +1,55 @@
+using Akka.Actor;
+using StreamLb.Balancing;
+using StreamLb.Clustering;
+using Xunit;
+
+namespace StreamLb.Tests.Clustering;
+
+/// <summary>The pick's messages as a clustered node's serialization finds and round-trips them.</summary>
+public sealed class BalancerSerializerTests : IDisposable
+{
+    private readonly ActorSystem _system = ActorSystem.Create("serializer",
+        ClusterBootstrap.ConfigFor(new ClusterOptions { Host = "127.0.0.1", Port = 0 }, "akka.loglevel = WARNING"));
+
+    public static TheoryData<object> Messages() =>
+    [
+        new Acquire("backend", "node-1#42", "node-1", null, []),
+        new Acquire("backend", "node-1#43", "node-1", "10.0.0.7", ["127.0.0.1:8081", "127.0.0.1:8082"]),
+        new Assigned("node-1#42", "127.0.0.1:8081"),
+        new NoServerAvailable("node-1#42", "no live upstreams in upstream \"backend\" — ünïcode"),
+        new Release("backend", "node-1#42"),
+        new ConnectFailed("backend", "node-1#42", "127.0.0.1:8081"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Messages))]
+    public void A_balancer_message_round_trips_through_the_compact_serializer(object message)
+    {
+        var serializer = _system.Serialization.FindSerializerFor(message);
+        Assert.IsType<BalancerSerializer>(serializer);
+
+        var bytes = serializer.ToBinary(message);
+        var back = _system.Serialization.Deserialize(bytes, serializer.Identifier, ((BalancerSerializer)serializer).Manifest(message));
+
+        Assert.Equal(Describe(message), Describe(back));
+        var json = new Akka.Serialization.NewtonSoftJsonSerializer((ExtendedActorSystem)_system).ToBinary(message);
+        Assert.True(bytes.Length * 2 < json.Length, $"{bytes.Length} bytes against {json.Length} as JSON");
+    }
+
+    [Fact]
+    public void An_unknown_manifest_is_refused_with_its_name()
+    {
+        var serializer = (BalancerSerializer)_system.Serialization.FindSerializerForType(typeof(Assigned));
+        var error = Assert.ThrowsAny<Exception>(() => serializer.FromBinary([], "Q"));
+        Assert.Contains("\"Q\"", error.Message);
+    }
+
+    // Records compare lists by reference: compare what they print, with the lists spelled out.
+    private static string Describe(object message) => message switch
+    {
+        Acquire a => $"{a.GetType().Name} {a.Upstream} {a.ConnectionId} {a.Node} {a.HashKey ?? "(none)"} [{string.Join(",", a.Tried)}]",
+        _ => $"{message.GetType().Name} {message}",
+    };
+
+    public void Dispose() => _system.Terminate().Wait(TimeSpan.FromSeconds(30));
+}
