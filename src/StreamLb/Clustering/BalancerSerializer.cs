@@ -49,42 +49,37 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
         using var buffer = new MemoryStream(128);
         using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
         {
-            switch (obj)
+            if (obj is Acquire a)
             {
-                case Acquire a:
-                    writer.Write(a.Upstream);
-                    writer.Write(a.ConnectionId);
-                    writer.Write(a.Node);
-                    writer.Write(a.HashKey is not null);
-                    if (a.HashKey is not null)
-                        writer.Write(a.HashKey);
-                    writer.Write7BitEncodedInt(a.Tried.Count);
-                    foreach (var server in a.Tried)
-                        writer.Write(server);
-                    break;
-                case Assigned a:
-                    writer.Write(a.ConnectionId);
-                    writer.Write(a.Server);
-                    break;
-                case NoServerAvailable n:
-                    writer.Write(n.ConnectionId);
-                    writer.Write(n.Reason);
-                    break;
-                case Release r:
-                    writer.Write(r.Upstream);
-                    writer.Write(r.ConnectionId);
-                    break;
-                case ConnectFailed f:
-                    writer.Write(f.Upstream);
-                    writer.Write(f.ConnectionId);
-                    writer.Write(f.Server);
-                    break;
-                default:
-                    throw new ArgumentException($"{obj.GetType()} is not a balancer message this serializer knows", nameof(obj));
+                WriteAll(writer, a.Upstream, a.ConnectionId, a.Node);
+                writer.Write(a.HashKey is not null);
+                if (a.HashKey is not null)
+                    writer.Write(a.HashKey);
+                writer.Write7BitEncodedInt(a.Tried.Count);
+                foreach (var server in a.Tried)
+                    writer.Write(server);
+            }
+            else
+            {
+                // The others are a few strings each, read back in this order by FromBinary.
+                WriteAll(writer, obj switch
+                {
+                    Assigned m => [m.ConnectionId, m.Server],
+                    NoServerAvailable m => [m.ConnectionId, m.Reason],
+                    Release m => [m.Upstream, m.ConnectionId],
+                    ConnectFailed m => [m.Upstream, m.ConnectionId, m.Server],
+                    _ => throw new ArgumentException($"{obj.GetType()} is not a balancer message this serializer knows", nameof(obj)),
+                });
             }
         }
 
         return buffer.ToArray();
+    }
+
+    private static void WriteAll(BinaryWriter writer, params ReadOnlySpan<string> values)
+    {
+        foreach (var value in values)
+            writer.Write(value);
     }
 
     public override object FromBinary(byte[] bytes, string manifest)

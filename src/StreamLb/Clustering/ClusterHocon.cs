@@ -5,7 +5,6 @@ namespace StreamLb.Clustering;
 /// <summary>The Akka settings of a clustered node, from its <see cref="ClusterOptions"/>.</summary>
 public static class ClusterHocon
 {
-    private const string RelayExecutor = "StreamLb.Relay.CallerRunsExecutorConfigurator, StreamLb";
 
     public static string Build(ClusterOptions options)
     {
@@ -14,7 +13,7 @@ public static class ClusterHocon
         return $$"""
             akka {
               actor.provider = cluster
-              remote.default-remote-dispatcher.executor = "{{RelayExecutor}}"
+              remote.default-remote-dispatcher.executor = "{{Relay.RelayDispatcher.Executor}}"
               remote.dot-netty.tcp {
                 hostname = "{{options.Host}}"
                 port = {{options.Port.ToString(CultureInfo.InvariantCulture)}}

@@ -239,9 +239,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>The relay has already ended: log why and stop.</summary>
-    private void Stopped(string reason)
+    private void Stopped(string reason, LogLevel level = LogLevel.WarningLevel)
     {
-        _log.Warning("{0} {1}", _id, reason);
+        _log.Log(level, "{0} {1}", [_id, reason]);
         Context.Stop(Self);
     }
 
@@ -249,11 +249,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     /// The client went away before the relay began: routine for a client, so an info line (nginx logs "client
     /// closed connection" at info too), not a warning.
     /// </summary>
-    private void ClientLeft(string reason)
-    {
-        _log.Info("{0} {1}", _id, reason);
-        Context.Stop(Self);
-    }
+    private void ClientLeft(string reason) => Stopped(reason, LogLevel.InfoLevel);
 
     protected override void PostStop()
     {

@@ -15,6 +15,9 @@ public static class RelayDispatcher
 {
     public const string Id = "streamlb.relay-dispatcher";
 
+    /// <summary>The executor's configurator, as HOCON names it (Akka.Remote's dispatcher uses it too, in a cluster).</summary>
+    public const string Executor = $"{nameof(StreamLb)}.{nameof(Relay)}.{nameof(CallerRunsExecutorConfigurator)}, {nameof(StreamLb)}";
+
     /// <summary>
     /// Puts <paramref name="props"/> on this dispatcher when the system has it: for the actors on a pick's way (the
     /// connection actor, the ledger, the balancer), so a message between them runs on the thread that sent it
@@ -26,7 +29,7 @@ public static class RelayDispatcher
     public const string Hocon = $$"""
         {{Id}} {
           type = Dispatcher
-          executor = "{{nameof(StreamLb)}}.{{nameof(Relay)}}.{{nameof(CallerRunsExecutorConfigurator)}}, {{nameof(StreamLb)}}"
+          executor = "{{Executor}}"
           throughput = 64
         }
         """;

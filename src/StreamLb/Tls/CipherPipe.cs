@@ -12,7 +12,7 @@ namespace StreamLb.Tls;
 /// (or the end) is there, without taking from it. A write hands a copy of the cipher text to the stage and is done
 /// at once; the stage bounds what it queues by not writing more plain text until that is sent.
 /// </summary>
-internal sealed class CipherPipe : Stream, IValueTaskSource<int>
+internal sealed class CipherPipe : AsyncOnlyStream, IValueTaskSource<int>
 {
     private readonly object _gate = new();
     private readonly Action _requestCipher;
@@ -32,12 +32,6 @@ internal sealed class CipherPipe : Stream, IValueTaskSource<int>
         _requestCipher = requestCipher;
         _sendCipher = sendCipher;
     }
-
-    public override bool CanRead => true;
-    public override bool CanWrite => true;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <summary>The next chunk from the client socket, after <c>requestCipher</c>: completes the pending read on this thread.</summary>
     public void Deliver(ByteString chunk)
@@ -131,9 +125,6 @@ internal sealed class CipherPipe : Stream, IValueTaskSource<int>
         return new ValueTask<int>(this, version);
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     int IValueTaskSource<int>.GetResult(short token) => _read.GetResult(token);
 
     ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _read.GetStatus(token);
@@ -153,19 +144,4 @@ internal sealed class CipherPipe : Stream, IValueTaskSource<int>
         _sendCipher(ByteString.FromBytes(buffer.ToArray()));
         return ValueTask.CompletedTask;
     }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override void Flush()
-    {
-    }
-
-    // SslStream is only ever used asynchronously here; a blocking call would stall the stream's thread.
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Akka.IO;
+using StreamLb.Tls;
 
 namespace StreamLb.Tests.Tls;
 
@@ -8,15 +9,9 @@ namespace StreamLb.Tests.Tls;
 /// <c>incoming</c> (its completion reads as the peer's FIN), writes put a copy of the bytes into <c>outgoing</c>.
 /// Also linked into bench/Micro, whose TLS client talks to the stage the same way.
 /// </summary>
-internal sealed class ChannelStream(ChannelReader<ByteString> incoming, ChannelWriter<ByteString> outgoing) : Stream
+internal sealed class ChannelStream(ChannelReader<ByteString> incoming, ChannelWriter<ByteString> outgoing) : AsyncOnlyStream
 {
     private ByteString _chunk = ByteString.Empty;
-
-    public override bool CanRead => true;
-    public override bool CanWrite => true;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -34,23 +29,6 @@ internal sealed class ChannelStream(ChannelReader<ByteString> incoming, ChannelW
         return count;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
         outgoing.WriteAsync(ByteString.FromBytes(buffer.ToArray()), cancellationToken);
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override void Flush()
-    {
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }
