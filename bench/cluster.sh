@@ -9,17 +9,7 @@ limit=${BENCH_TOTAL_SECONDS:-300}
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$bench")
 
-for tool in dotnet python3 openssl taskset; do
-    command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
-done
-if [ "$(nproc)" -lt 2 ]; then
-    echo "note: one CPU only: nodes and client share it" >&2
-    export BENCH_PROXY_CPU=${BENCH_PROXY_CPU:-0} BENCH_CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
-fi
-
-echo "building (Release)"
-timeout 150 dotnet build "$root/src/StreamLb.Host" -c Release -nologo -v q >/dev/null
-timeout 60 dotnet build "$bench/WsLoad" -c Release -nologo -v q >/dev/null
+source "$bench/prepare.sh" dotnet python3 openssl taskset -- 150
 
 source "$bench/started.sh" cluster-bench
 

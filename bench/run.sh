@@ -22,17 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-for tool in dotnet python3; do
-    command -v "$tool" >/dev/null || { echo "$tool is required (the .NET 10 SDK, and python3)" >&2; exit 1; }
-done
-if [ "$(nproc)" -lt 2 ]; then
-    echo "note: one CPU only: proxies and load generators share it" >&2
-    export BENCH_PROXY_CPU=${BENCH_PROXY_CPU:-0} BENCH_CLIENT_CPU=${BENCH_CLIENT_CPU:-0}
-fi
-
-echo "building (Release)"
-timeout 300 dotnet build "$root/src/StreamLb.Host" -c Release -nologo -v q >/dev/null
-timeout 120 dotnet build "$bench/WsLoad" -c Release -nologo -v q >/dev/null
+source "$bench/prepare.sh" dotnet python3 -- 300
 
 # 2000 idle connections through a proxy need ~4000 descriptors in it and 2000 in the client.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
