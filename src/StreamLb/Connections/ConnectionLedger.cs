@@ -49,11 +49,14 @@ public sealed class ConnectionLedger : ReceiveActor, IWithTimers
 
     private readonly record struct Live(string Server, IActorRef Connection);
 
+    private readonly record struct Asking(string Upstream, IActorRef Connection);
+
     // upstream → connection id → server and connection actor
     private readonly Dictionary<string, Dictionary<string, Live>> _live = [];
 
-    // Asks on their way (connection id → upstream), and those a resync passed by before their Track came.
-    private readonly Dictionary<string, string> _asking = [];
+    // Asks on their way (connection id → upstream and the connection actor that asked), and those a resync passed by
+    // before their Track came.
+    private readonly Dictionary<string, Asking> _asking = [];
     private readonly HashSet<string> _missedByResync = [];
 
     private readonly string _node;
@@ -65,11 +68,16 @@ public sealed class ConnectionLedger : ReceiveActor, IWithTimers
             Timers.StartPeriodicTimer(Reconcile.Instance, Reconcile.Instance, reconcileEvery);
         // Release and ConnectFailed leave through here, after any report that listed the connection, so a resync can
         // never bring back a released connection. They go out even when untracked: Untrack may come before Track did.
+        // The balancer answers the ledger, which hands the answer on: the sender the balancer sees (and, in a cluster,
+        // resolves and serializes anew for every message) is then this one long-lived actor, not a new connection actor
+        // each time.
         Receive<Acquire>(acquire =>
         {
-            _asking[acquire.ConnectionId] = acquire.Upstream;
-            balancerRegion.Forward(acquire);
+            _asking[acquire.ConnectionId] = new Asking(acquire.Upstream, Sender);
+            balancerRegion.Tell(acquire);
         });
+        Receive<Assigned>(assigned => AnswerAsker(assigned.ConnectionId, assigned));
+        Receive<NoServerAvailable>(none => AnswerAsker(none.ConnectionId, none));
         Receive<Track>(track =>
         {
             ConnectionsOf(track.Upstream)[track.ConnectionId] = new Live(track.Server, Sender);
@@ -93,9 +101,9 @@ public sealed class ConnectionLedger : ReceiveActor, IWithTimers
         });
         Receive<LedgerResyncRequest>(request =>
         {
-            foreach (var (connectionId, upstream) in _asking)
+            foreach (var (connectionId, asking) in _asking)
             {
-                if (upstream == request.Upstream)
+                if (asking.Upstream == request.Upstream)
                     _missedByResync.Add(connectionId);
             }
 
@@ -133,13 +141,20 @@ public sealed class ConnectionLedger : ReceiveActor, IWithTimers
         var entries = _live.TryGetValue(upstream, out var connections)
             ? connections.Select(c => new LedgerEntry(c.Key, c.Value.Server)).ToList()
             : [];
-        var pending = _asking.Where(a => a.Value == upstream).Select(a => a.Key).ToList();
+        var pending = _asking.Where(a => a.Value.Upstream == upstream).Select(a => a.Key).ToList();
         return new LedgerReport(upstream, _node, entries, Complete: true, Pending: pending);
     }
 
     private sealed class Reconcile
     {
         public static readonly Reconcile Instance = new();
+    }
+
+    /// <summary>The balancer's answer, with the balancer as its sender; an ask that ended meanwhile gets none.</summary>
+    private void AnswerAsker(string connectionId, object answer)
+    {
+        if (_asking.TryGetValue(connectionId, out var asking))
+            asking.Connection.Forward(answer);
     }
 
     private Dictionary<string, Live> ConnectionsOf(string upstream)

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace StreamLb.Tests.Clustering;
 
-/// <summary>The pick's messages as a clustered node's serialization finds and round-trips them.</summary>
+/// <summary>The balancer's messages as a clustered node's serialization finds and round-trips them.</summary>
 public sealed class BalancerSerializerTests : IDisposable
 {
     private readonly ActorSystem _system = ActorSystem.Create("serializer",
@@ -19,6 +19,17 @@ public sealed class BalancerSerializerTests : IDisposable
         new NoServerAvailable("node-1#42", "no live upstreams in upstream \"backend\" — ünïcode"),
         new Release("backend", "node-1#42"),
         new ConnectFailed("backend", "node-1#42", "127.0.0.1:8081"),
+        new LedgerReport("backend", "node-1", [new LedgerEntry("node-1#42", "127.0.0.1:8081"), new LedgerEntry("node-1#43", "127.0.0.1:8082")]),
+        new LedgerReport("backend", "node-1", [], Complete: true, Pending: ["node-1#44"]),
+        new GetUpstreamSnapshot("backend"),
+        new UpstreamSnapshot("backend", "least_conn",
+        [
+            new ServerSnapshot(0, "127.0.0.1:8081", 1, 7, ServerState.Up, Backup: false, MaxConns: 0),
+            new ServerSnapshot(3, "127.0.0.1:8082", 5, 0, ServerState.Unhealthy, Backup: true, MaxConns: 100,
+                new HealthSnapshot(false, 1234567890123, 3, new DateTimeOffset(2026, 11, 29, 7, 30, 15, 123, TimeSpan.FromHours(2)), "connection refused")),
+            new ServerSnapshot(4, "127.0.0.1:8083", 1, 2, ServerState.Draining, Backup: false, MaxConns: 0,
+                new HealthSnapshot(true, 0, 0, null, null)),
+        ], Zombies: 2),
     ];
 
     [Theory]
@@ -48,6 +59,9 @@ public sealed class BalancerSerializerTests : IDisposable
     private static string Describe(object message) => message switch
     {
         Acquire a => $"{a.GetType().Name} {a.Upstream} {a.ConnectionId} {a.Node} {a.HashKey ?? "(none)"} [{string.Join(",", a.Tried)}]",
+        LedgerReport r => $"{r} complete={r.Complete} pending={(r.Pending is null ? "(none)" : string.Join(",", r.Pending))}",
+        UpstreamSnapshot u => $"{u.Upstream} {u.Policy} zombies={u.Zombies} " +
+                              string.Join("; ", u.Servers.Select(s => $"{s} backup={s.Backup} max_conns={s.MaxConns} {s.Health}")),
         _ => $"{message.GetType().Name} {message}",
     };
 
