@@ -16,7 +16,7 @@ namespace StreamLb.Connections;
 /// connection's stream graph (client socket ⇄ TLS stage ⇄ relay stage ⇄ upstream socket) and its balancer
 /// assignment, which the ledger releases when the actor stops, however it stops.
 /// </summary>
-public sealed class ConnectionActor : ReceiveActor, IWithTimers
+public sealed class ConnectionActor : ActorBase, IWithTimers
 {
     private readonly ListenerSettings _settings;
     private readonly AcceptedConnection _client;
@@ -34,6 +34,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private long _connectStarted;
     private Acquire? _acquire;
 
+    // Kept by a state that waits for one more outcome: how the relay ended, or why the connect did not finish.
+    private RelayResult? _ended;
+    private UpstreamFailed? _connectFailed;
+
     public ConnectionActor(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer)
     {
         _graph = graph;
@@ -42,13 +46,28 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _id = id;
         _materializer = materializer;
         _upstream = settings.Server.ProxyPass;
-        Handshaking();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>
+    /// The states are plain methods over a switch (no handlers to build at each state change, and no expression to
+    /// evaluate for the props): one actor is made per connection.
+    /// </summary>
     public static Props Props(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(settings, graph, client, id, materializer));
+        Akka.Actor.Props.CreateBy(new Producer(settings, graph, client, id, materializer));
+
+    private sealed class Producer(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer)
+        : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(ConnectionActor);
+
+        public ActorBase Produce() => new ConnectionActor(settings, graph, client, id, materializer);
+
+        public void Release(ActorBase actor)
+        {
+        }
+    }
 
     protected override void PreStart()
     {
@@ -67,36 +86,58 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _relay.Completion.PipeTo(Self);
     }
 
-    private void Handshaking()
+    protected override bool Receive(object message) => Handshaking(message);
+
+    private bool Handshaking(object message)
     {
-        Receive<HandshakeDone>(done =>
+        switch (message)
         {
-            Timers.Cancel(HandshakeTimeout.Instance);
-            if (done.Session is not null)
-                _log.Debug("{0} client {1}: TLS handshake done ({2})", _id, _client.RemoteAddress, done.Session);
-            _pickStarted = Stopwatch.GetTimestamp();
-            Pick();
-        });
-        Receive<HandshakeFailed>(failed => Close($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}"));
-        Receive<HandshakeTimeout>(_ => Close($"SSL handshake with client {_client.RemoteAddress} timed out after {_settings.Server.Tls!.HandshakeTimeout.TotalSeconds:0.###}s (ssl_handshake_timeout)"));
-        // A failed handshake fails the whole graph, so its end may arrive before the handshake's own outcome, which
-        // always follows (the handshake task completes when the stage stops): wait for it, so nothing is sent to a
-        // stopped actor.
-        Receive<RelayResult>(result => Become(() => EndedDuringHandshake(result)));
+            case HandshakeDone done:
+                Timers.Cancel(HandshakeTimeout.Instance);
+                if (done.Session is not null)
+                    _log.Debug("{0} client {1}: TLS handshake done ({2})", _id, _client.RemoteAddress, done.Session);
+                _pickStarted = Stopwatch.GetTimestamp();
+                Pick();
+                return true;
+            case HandshakeFailed failed:
+                Close($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}");
+                return true;
+            case HandshakeTimeout:
+                Close($"SSL handshake with client {_client.RemoteAddress} timed out after {_settings.Server.Tls!.HandshakeTimeout.TotalSeconds:0.###}s (ssl_handshake_timeout)");
+                return true;
+            case RelayResult result:
+                // A failed handshake fails the whole graph, so its end may arrive before the handshake's own outcome,
+                // which always follows (the handshake task completes when the stage stops): wait for it, so nothing is
+                // sent to a stopped actor.
+                _ended = result;
+                Become(EndedDuringHandshake);
+                return true;
+            default:
+                return false;
+        }
     }
 
-    private void EndedDuringHandshake(RelayResult result)
+    private bool EndedDuringHandshake(object message)
     {
+        var result = _ended!;
         var closed = $"client {_client.RemoteAddress} closed the connection during the SSL handshake";
-        Receive<HandshakeFailed>(failed =>
+        switch (message)
         {
-            if (result.Error is null)
+            case HandshakeFailed when result.Error is null:
                 ClientLeft(closed);
-            else
+                return true;
+            case HandshakeFailed failed:
                 Stopped($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}");
-        });
-        Receive<HandshakeDone>(_ => ClientLeft($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
-        Receive<HandshakeTimeout>(_ => ClientLeft(closed));
+                return true;
+            case HandshakeDone:
+                ClientLeft($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}");
+                return true;
+            case HandshakeTimeout:
+                ClientLeft(closed);
+                return true;
+            default:
+                return false;
+        }
     }
 
     private void Pick()
@@ -110,83 +151,121 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(PickTimeout.Instance, PickTimeout.Instance, _settings.PickTimeout);
     }
 
-    private void Picking()
+    private bool Picking(object message)
     {
-        Receive<Assigned>(assigned =>
+        switch (message)
         {
-            Timers.Cancel(PickTimeout.Instance);
-            _server = assigned.Server;
-            var pickedLocally = Sender.Equals(_settings.FallbackPicker);
-            _settings.PickLatency.Record(_pickAsked, pickedLocally);
-            _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
-            Become(Connecting);
-            _connectStarted = Stopwatch.GetTimestamp();
-            _upstreamSocket!.Connect(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout)
-                .PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
-        });
-        Receive<NoServerAvailable>(n =>
-        {
-            _settings.PickLatency.Record(_pickAsked, Sender.Equals(_settings.FallbackPicker));
-            Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {n.Reason}");
-        });
-        Receive<PickTimeout>(_ =>
-        {
-            _log.Warning("{0} the balancer of upstream \"{1}\" did not answer within {2:0.###}s: picking from the last snapshot",
-                _id, _upstream, _settings.PickTimeout.TotalSeconds);
-            _settings.FallbackPicker.Tell(_acquire!);
-        });
-        Receive<RelayResult>(result => ClientLeft($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}"));
-    }
-
-    private void Connecting()
-    {
-        Receive<UpstreamConnected>(connected =>
-        {
-            _log.Debug("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
-            Become(Relaying);
-        });
-        Receive<UpstreamFailed>(failed => Unwrap(failed.Error) is SocketStageStoppedException, failed =>
-        {
-            // The graph ended before the connect could finish (the client went away): not the server's fault. The
-            // relay's end follows; the assignment is released when this actor stops.
-            Become(() => Receive<RelayResult>(result =>
-                ClientLeft($"client {_client.RemoteAddress} closed the connection while connecting to {failed.Server}{Because(result.Error)}")));
-        });
-        Receive<UpstreamFailed>(failed =>
-        {
-            _settings.Ledger.Tell(new ConnectionLedger.TrackFailed(_upstream, _id, failed.Server));
-            _server = null;
-            _tried.Add(failed.Server);
-            var timeout = _settings.Server.ProxyConnectTimeout;
-            var why = Stopwatch.GetElapsedTime(_connectStarted) >= timeout
-                ? $"timed out after {timeout.TotalSeconds:0.###}s (proxy_connect_timeout)"
-                : Describe(failed.Error);
-            var message = $"connect to {failed.Server} failed ({why}) while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}";
-            if (MayTryNext() is { } stop)
+            case Assigned assigned:
             {
-                Close($"{message}; {stop}");
-                return;
+                Timers.Cancel(PickTimeout.Instance);
+                _server = assigned.Server;
+                var pickedLocally = Sender.Equals(_settings.FallbackPicker);
+                _settings.PickLatency.Record(_pickAsked, pickedLocally);
+                _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
+                Become(Connecting);
+                _connectStarted = Stopwatch.GetTimestamp();
+                _upstreamSocket!.Connect(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout)
+                    .PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
+                return true;
             }
-
-            _log.Warning("{0} {1}; trying the next server", _id, message);
-            Pick();
-        });
-        // A short exchange can be over before the connect's own outcome arrives (both come from the relay, in no
-        // fixed order): wait for it, which always follows, to tell a relayed connection from one that never was.
-        Receive<RelayResult>(result => Become(() => EndedWhileConnecting(result)));
+            case NoServerAvailable none:
+                _settings.PickLatency.Record(_pickAsked, Sender.Equals(_settings.FallbackPicker));
+                Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {none.Reason}");
+                return true;
+            case PickTimeout:
+                _log.Warning("{0} the balancer of upstream \"{1}\" did not answer within {2:0.###}s: picking from the last snapshot",
+                    _id, _upstream, _settings.PickTimeout.TotalSeconds);
+                _settings.FallbackPicker.Tell(_acquire!);
+                return true;
+            case RelayResult result:
+                ClientLeft($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}");
+                return true;
+            default:
+                return false;
+        }
     }
 
-    private void EndedWhileConnecting(RelayResult result)
+    private bool Connecting(object message)
     {
-        Receive<UpstreamConnected>(_ => Ended(result));
-        Receive<UpstreamFailed>(failed =>
-            ClientLeft($"client {_client.RemoteAddress} closed the connection while connecting to {failed.Server}{Because(result.Error)}"));
+        switch (message)
+        {
+            case UpstreamConnected:
+                _log.Debug("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
+                Become(Relaying);
+                return true;
+            case UpstreamFailed failed when Unwrap(failed.Error) is SocketStageStoppedException:
+                // The graph ended before the connect could finish (the client went away): not the server's fault. The
+                // relay's end follows; the assignment is released when this actor stops.
+                _connectFailed = failed;
+                Become(LeftWhileConnecting);
+                return true;
+            case UpstreamFailed failed:
+            {
+                _settings.Ledger.Tell(new ConnectionLedger.TrackFailed(_upstream, _id, failed.Server));
+                _server = null;
+                _tried.Add(failed.Server);
+                var timeout = _settings.Server.ProxyConnectTimeout;
+                var why = Stopwatch.GetElapsedTime(_connectStarted) >= timeout
+                    ? $"timed out after {timeout.TotalSeconds:0.###}s (proxy_connect_timeout)"
+                    : Describe(failed.Error);
+                var text = $"connect to {failed.Server} failed ({why}) while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}";
+                if (MayTryNext() is { } stop)
+                {
+                    Close($"{text}; {stop}");
+                    return true;
+                }
+
+                _log.Warning("{0} {1}; trying the next server", _id, text);
+                Pick();
+                return true;
+            }
+            case RelayResult result:
+                // A short exchange can be over before the connect's own outcome arrives (both come from the relay, in
+                // no fixed order): wait for it, which always follows, to tell a relayed connection from one that never was.
+                _ended = result;
+                Become(EndedWhileConnecting);
+                return true;
+            default:
+                return false;
+        }
     }
 
-    private void Relaying()
+    private bool LeftWhileConnecting(object message)
     {
-        Receive<ConnectionLedger.CloseConnection>(close => Close(close.Reason));
-        Receive<RelayResult>(Ended);
+        if (message is not RelayResult result)
+            return false;
+        ClientLeft($"client {_client.RemoteAddress} closed the connection while connecting to {_connectFailed!.Server}{Because(result.Error)}");
+        return true;
+    }
+
+    private bool EndedWhileConnecting(object message)
+    {
+        switch (message)
+        {
+            case UpstreamConnected:
+                Ended(_ended!);
+                return true;
+            case UpstreamFailed failed:
+                ClientLeft($"client {_client.RemoteAddress} closed the connection while connecting to {failed.Server}{Because(_ended!.Error)}");
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private bool Relaying(object message)
+    {
+        switch (message)
+        {
+            case ConnectionLedger.CloseConnection close:
+                Close(close.Reason);
+                return true;
+            case RelayResult result:
+                Ended(result);
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>The relay ended after the upstream was connected: log how, and stop.</summary>
@@ -227,15 +306,20 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(ClosingTimeout.Instance, ClosingTimeout.Instance, TimeSpan.FromSeconds(10));
     }
 
-    private void Closing()
+    private bool Closing(object message)
     {
-        Receive<RelayResult>(_ => Context.Stop(Self));
-        Receive<ClosingTimeout>(_ =>
+        switch (message)
         {
-            _relay!.Abort(new TimeoutException("the connection did not close in time"));
-            Context.Stop(Self);
-        });
-        ReceiveAny(_ => { });
+            case RelayResult:
+                Context.Stop(Self);
+                return true;
+            case ClosingTimeout:
+                _relay!.Abort(new TimeoutException("the connection did not close in time"));
+                Context.Stop(Self);
+                return true;
+            default:
+                return true; // whatever else arrives no longer matters
+        }
     }
 
     /// <summary>The relay has already ended: log why and stop.</summary>
