@@ -40,7 +40,10 @@ public static class RunCommand
         var backends = commandLine.Demo ? await StartDemoBackends(config, loggerFactory, log).ConfigureAwait(false) : [];
         try
         {
-            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+            // No default configuration sources: the config file is the node's only configuration, and the default
+            // appsettings source would watch the working folder (recursively) for changes, waking the process for
+            // every file written anywhere under it.
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(ConfigureConsole);
             builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
