@@ -19,6 +19,9 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     /// <summary>Most connections taken from the backlog in one go before other messages get a turn.</summary>
     private const int AcceptBatch = 32;
 
+    /// <summary>Names a connection actor, with the connection's number.</summary>
+    private const string ConnectionPrefix = "c";
+
     private static readonly TimeSpan AcceptRetry = TimeSpan.FromMilliseconds(100);
 
     private readonly ListenerSettings _settings;
@@ -29,7 +32,6 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     private Socket? _listening;
     private EndPoint? _bound;
     private Exception? _bindError;
-    private int _connections;
 
     public ListenerActor(ListenerSettings settings, Func<long> nextConnectionNumber)
     {
@@ -49,8 +51,9 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         });
         Receive<AcceptNext>(_ => AcceptMore());
         Receive<GetBinding>(_ => Sender.Tell(_bound is { } bound ? new Bound(bound) : new Status.Failure(_bindError!)));
-        Receive<Terminated>(_ => _connections--);
-        Receive<GetConnectionCount>(_ => Sender.Tell(_connections));
+        // Counted when asked (rarely), rather than watching every connection actor for its end. The materializer's
+        // supervisor is a child too.
+        Receive<GetConnectionCount>(_ => Sender.Tell(Context.GetChildren().Count(c => c.Path.Name.StartsWith(ConnectionPrefix, StringComparison.Ordinal))));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -155,8 +158,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         var connection = new AcceptedConnection(socket, remote, local);
         // On the relay dispatcher too: its messages mostly come from the graph's callbacks and the balancer.
         var props = RelayDispatcher.On(Context.System, ConnectionActor.Props(_settings, _graph!, connection, id, _materializer!));
-        Context.Watch(Context.ActorOf(props, $"c{id[(id.LastIndexOf('#') + 1)..]}"));
-        _connections++;
+        Context.ActorOf(props, $"{ConnectionPrefix}{id[(id.LastIndexOf('#') + 1)..]}");
     }
 
     protected override void PostStop()
