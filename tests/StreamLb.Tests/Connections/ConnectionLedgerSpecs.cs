@@ -35,6 +35,28 @@ public sealed class ConnectionLedgerSpecs : TestKit
     }
 
     [Fact]
+    public void The_balancer_answers_the_ledger_which_hands_the_answer_to_the_connection_that_asked()
+    {
+        var connection = CreateTestProbe();
+        var acquire = new Acquire("backend", "c1", "node-a", null, []);
+
+        _ledger.Tell(acquire, connection.Ref);
+
+        _region.ExpectMsg(acquire);
+        Assert.Equal(_ledger, _region.LastSender); // one long-lived sender for the balancer, not each connection actor
+        _region.Reply(new Assigned("c1", "a:1"));
+        connection.ExpectMsg(new Assigned("c1", "a:1"));
+        Assert.Equal(_region.Ref, connection.LastSender); // still from the balancer: a fallback pick can be told apart
+
+        _ledger.Tell(new ConnectionLedger.Untrack("backend", "c1"), connection.Ref);
+        _region.ExpectMsg(new Release("backend", "c1"));
+        _ledger.Tell(new NoServerAvailable("c1", "late"), _region.Ref);
+        // The ask had ended: nothing is handed on. The count, asked after it, is the next thing the connection hears.
+        _ledger.Tell(ConnectionLedger.GetLiveCount.Instance, connection.Ref);
+        Assert.Equal(0, connection.ExpectMsg<int>());
+    }
+
+    [Fact]
     public void Untrack_forgets_the_connection_and_releases_it_at_the_balancer()
     {
         _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));
