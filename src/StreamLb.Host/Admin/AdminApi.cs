@@ -48,10 +48,11 @@ public sealed class AdminApi : IAsyncDisposable
                 $"the admin API on {options.EndPoint} needs a token: it is not a loopback address, so changes to the upstreams must be authenticated " +
                 "(set a token, or listen on 127.0.0.1 or [::1])");
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        // Only the options configure the API: no appsettings or environment may add endpoints to it.
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
+        // Only the options configure the API: no appsettings or environment may add endpoints to it. An empty builder
+        // also has no appsettings source, which would watch the working folder for changes.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
