@@ -75,7 +75,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
         (_relay, _upstreamSocket) = (relay, upstream);
         if (handshake is not null)
         {
-            handshake.PipeTo(Self, success: info => new HandshakeDone(info), failure: e => new HandshakeFailed(e));
+            TellWhenDone(handshake, info => new HandshakeDone(info), e => new HandshakeFailed(e));
             Timers.StartSingleTimer(HandshakeTimeout.Instance, HandshakeTimeout.Instance, _settings.Server.Tls!.HandshakeTimeout);
         }
         else
@@ -84,6 +84,21 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
         }
 
         _relay.Completion.PipeTo(Self);
+    }
+
+    /// <summary>
+    /// Tells this actor how <paramref name="task"/> ended, as PipeTo does, but reads a failure instead of awaiting it:
+    /// an await rethrows it, and the connect of a client that leaves while it is under way fails on most connections
+    /// of a load like <c>openssl s_time</c>.
+    /// </summary>
+    private void TellWhenDone<T>(Task<T> task, Func<T, object> success, Func<Exception, object> failure)
+    {
+        var self = Self;
+        task.ContinueWith(
+            done => self.Tell(done.IsCompletedSuccessfully
+                ? success(done.Result)
+                : failure(done.Exception?.InnerException ?? done.Exception ?? (Exception)new TaskCanceledException(done))),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     protected override bool Receive(object message) => Handshaking(message);
@@ -164,8 +179,8 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
                 _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
                 Become(Connecting);
                 _connectStarted = Stopwatch.GetTimestamp();
-                _upstreamSocket!.Connect(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout)
-                    .PipeTo(Self, success: local => new UpstreamConnected(local), failure: e => new UpstreamFailed(assigned.Server, e));
+                TellWhenDone(_upstreamSocket!.Connect(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout),
+                    local => new UpstreamConnected(local), e => new UpstreamFailed(assigned.Server, e));
                 return true;
             }
             case NoServerAvailable none:

@@ -65,14 +65,7 @@ internal sealed class CipherPipe : AsyncOnlyStream, IValueTaskSource<int>
     /// <summary>The socket failed: pending and later reads fail.</summary>
     public void Fail(Exception failure) => Finish(failure);
 
-    /// <summary>
-    /// The stage stopped: later reads fail, but a pending read ends as at the end of the stream. No one waits for its
-    /// outcome any more, and an exception would be thrown anew through every one of SslStream's async frames, on
-    /// every connection that ends with a read pending, which is most of them.
-    /// </summary>
-    public void Stop(Exception reason) => Finish(reason, failPending: false);
-
-    private void Finish(Exception? failure, bool failPending = true)
+    private void Finish(Exception? failure)
     {
         lock (_gate)
         {
@@ -84,7 +77,7 @@ internal sealed class CipherPipe : AsyncOnlyStream, IValueTaskSource<int>
             _readInto = default;
         }
 
-        if (failure is null || !failPending)
+        if (failure is null)
             _read.SetResult(0);
         else
             _read.SetException(failure);

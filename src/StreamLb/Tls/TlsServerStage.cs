@@ -423,8 +423,11 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
             _stopped = true;
             var stopped = new IOException("the TLS stage stopped");
             _handshake.TrySetException(stopped);
-            // A pending read ends here, on this thread, and hands back its buffer before SslStream is disposed.
-            Run(() => _pipe?.Stop(stopped));
+            // A pending read ends here, on this thread, and hands back its buffer before SslStream is disposed: as at
+            // the end of the stream, and so does any later one. No one waits for their outcome any more, and a failure
+            // would be thrown anew through each of SslStream's async frames (it reads once more after the end), on
+            // every connection that ends with a read pending, which is most of them.
+            Run(() => _pipe?.DeliverEnd());
             _ssl?.Dispose();
         }
     }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using Akka;
 using Akka.IO;
@@ -142,6 +143,37 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         Assert.IsNotType<TimeoutException>(error);
         Assert.NotEqual("the TLS stage stopped", error.Message);
         await Assert.ThrowsAnyAsync<Exception>(() => connection.CipherOutDone.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_stage_that_stops_with_a_read_pending_throws_nothing_through_SslStream()
+    {
+        // Counts what is thrown through SslStream's frames with the stage's stop as its reason, from anywhere in the
+        // process: after the fix nothing is (the pending read and any later one end as at the end of the stream).
+        var thrown = 0;
+        void Count(object? sender, FirstChanceExceptionEventArgs e)
+        {
+            if (e.Exception is IOException { Message: "the TLS stage stopped" } && e.Exception.StackTrace?.Contains("SslStream", StringComparison.Ordinal) == true)
+                Interlocked.Increment(ref thrown);
+        }
+
+        var plain = Flow.Create<ByteString>().ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Right);
+        await using var connection = InMemoryTlsConnection<UniqueKillSwitch>.Start(plain, Materializer);
+        await connection.AuthenticateAsync();
+        await connection.Handshake.WaitAsync(Patience); // the stage now waits for the client's next record
+        AppDomain.CurrentDomain.FirstChanceException += Count;
+        try
+        {
+            connection.Plain.Abort(new InvalidOperationException("cut"));
+            // The stage failed: it ran its PostStop before its failure reached the cipher output's end.
+            await Assert.ThrowsAnyAsync<Exception>(() => connection.CipherOutDone.WaitAsync(Patience));
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= Count;
+        }
+
+        Assert.Equal(0, thrown);
     }
 
     [Fact]
