@@ -24,17 +24,19 @@ public sealed class FallbackPicker : ReceiveActor, IWithTimers
                 .ToList());
         }
 
+        // Asked as this actor, not with an Ask: a balancer on another node then answers one long-lived actor instead of
+        // a new temporary one every time (each a new remote actor ref for it to resolve). An answer that does not come
+        // leaves the last snapshot in place until the next refresh.
         Receive<Refresh>(_ =>
         {
             foreach (var upstream in upstreams)
-                balancers.Ask<UpstreamSnapshot>(new GetUpstreamSnapshot(upstream.Name), refresh).PipeTo(Self, failure: _ => Stale.Instance);
+                balancers.Tell(new GetUpstreamSnapshot(upstream.Name));
         });
         Receive<UpstreamSnapshot>(snapshot =>
         {
             _snapshots[snapshot.Upstream] = snapshot;
             _picked.Remove(snapshot.Upstream);
         });
-        Receive<Stale>(_ => { });
         Receive<Acquire>(acquire => Sender.Tell(Pick(acquire)));
         Self.Tell(Refresh.Instance);
         Timers.StartPeriodicTimer(Refresh.Instance, Refresh.Instance, refresh);
@@ -65,10 +67,5 @@ public sealed class FallbackPicker : ReceiveActor, IWithTimers
     private sealed class Refresh
     {
         public static readonly Refresh Instance = new();
-    }
-
-    private sealed class Stale
-    {
-        public static readonly Stale Instance = new();
     }
 }

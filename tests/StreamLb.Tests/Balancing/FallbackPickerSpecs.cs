@@ -46,6 +46,7 @@ public sealed class FallbackPickerSpecs : TestKit
         var balancers = CreateTestProbe();
         var picker = Sys.ActorOf(FallbackPicker.Props(balancers.Ref, [Backend], TimeSpan.FromMinutes(1)));
         balancers.ExpectMsg(new GetUpstreamSnapshot("backend"));
+        Assert.Equal(picker, balancers.LastSender); // the picker itself, which a remote balancer resolves once
         balancers.Reply(new UpstreamSnapshot("backend", LoadBalancingPolicies.LeastConn,
         [
             new ServerSnapshot(0, "a:1", 1, 0, ServerState.Up, false, 0),
