@@ -34,9 +34,8 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     private long _connectStarted;
     private Acquire? _acquire;
 
-    // Kept by a state that waits for one more outcome: how the relay ended, or why the connect did not finish.
+    // Kept by a state that waits for one more outcome: how the relay ended.
     private RelayResult? _ended;
-    private UpstreamFailed? _connectFailed;
 
     public ConnectionActor(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer)
     {
@@ -135,20 +134,19 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     private bool EndedDuringHandshake(object message)
     {
         var result = _ended!;
-        var closed = $"client {_client.RemoteAddress} closed the connection during the SSL handshake";
         switch (message)
         {
             case HandshakeFailed when result.Error is null:
-                ClientLeft(closed);
+                ClientLeft("during the SSL handshake");
                 return true;
             case HandshakeFailed failed:
                 Stopped($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}");
                 return true;
             case HandshakeDone:
-                ClientLeft($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}");
+                ClientLeft("before an upstream was picked", result.Error);
                 return true;
             case HandshakeTimeout:
-                ClientLeft(closed);
+                ClientLeft("during the SSL handshake");
                 return true;
             default:
                 return false;
@@ -193,7 +191,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
                 _settings.FallbackPicker.Tell(_acquire!);
                 return true;
             case RelayResult result:
-                ClientLeft($"client {_client.RemoteAddress} closed the connection before an upstream was picked{Because(result.Error)}");
+                ClientLeft("before an upstream was picked", result.Error);
                 return true;
             default:
                 return false;
@@ -209,9 +207,8 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
                 Become(Relaying);
                 return true;
             case UpstreamFailed failed when Unwrap(failed.Error) is SocketStageStoppedException:
-                // The graph ended before the connect could finish (the client went away): not the server's fault. The
-                // relay's end follows; the assignment is released when this actor stops.
-                _connectFailed = failed;
+                // The graph ended before the connect (to _server) could finish (the client went away): not the server's
+                // fault. The relay's end follows; the assignment is released when this actor stops.
                 Become(LeftWhileConnecting);
                 return true;
             case UpstreamFailed failed:
@@ -249,7 +246,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     {
         if (message is not RelayResult result)
             return false;
-        ClientLeft($"client {_client.RemoteAddress} closed the connection while connecting to {_connectFailed!.Server}{Because(result.Error)}");
+        ClientLeft($"while connecting to {_server}", result.Error);
         return true;
     }
 
@@ -261,7 +258,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
                 Ended(_ended!);
                 return true;
             case UpstreamFailed failed:
-                ClientLeft($"client {_client.RemoteAddress} closed the connection while connecting to {failed.Server}{Because(_ended!.Error)}");
+                ClientLeft($"while connecting to {failed.Server}", _ended!.Error);
                 return true;
             default:
                 return false;
@@ -348,7 +345,8 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     /// The client went away before the relay began: routine for a client, so an info line (nginx logs "client
     /// closed connection" at info too), not a warning.
     /// </summary>
-    private void ClientLeft(string reason) => Stopped(reason, LogLevel.InfoLevel);
+    private void ClientLeft(string when, Exception? error = null) =>
+        Stopped($"client {_client.RemoteAddress} closed the connection {when}{Because(error)}", LogLevel.InfoLevel);
 
     protected override void PostStop()
     {
