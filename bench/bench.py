@@ -470,11 +470,16 @@ def measure(setup, procs, key, load, proxy):
 
 
 def warm_up(setup):
-    """Not measured: the JIT of the .NET proxy, and every proxy's first connections and buffers."""
+    """
+    Not measured: every proxy's first connections and buffers, and the .NET proxy's JIT. Its runtime compiles hot
+    methods again once they have run a while (tiered compilation with dynamic PGO): its keep-alive path takes about
+    ten seconds of load to get there. Every proxy gets the same warm-up.
+    """
     for proxy in PROXIES:
-        wrk(f"https://127.0.0.1:{setup.front[proxy]['http']}/small.txt", 8, 2)
-        wrk(f"https://127.0.0.1:{setup.front[proxy]['http']}/small.txt", 8, 1, close=True)
-        run(["dotnet", WSLOAD, "pingpong", f"wss://127.0.0.1:{setup.front[proxy]['ws']}/", "8", "200", str(WS_SIZE), "30"],
+        wrk(f"https://127.0.0.1:{setup.front[proxy]['http']}/small.txt", CONNS, 12)
+        wrk(f"https://127.0.0.1:{setup.front[proxy]['http']}/small.txt", CONNS, 5, close=True)
+        wrk(f"https://127.0.0.1:{setup.front[proxy]['http']}/1mib.bin", 4, 2)
+        run(["dotnet", WSLOAD, "pingpong", f"wss://127.0.0.1:{setup.front[proxy]['ws']}/", "8", "1000", str(WS_SIZE), "30"],
             timeout=60, stdin="go\n")
 
 
@@ -571,7 +576,8 @@ def write_markdown(path, info, tls, head, body, rounds_done, loadavg):
         f"Each proxy is pinned to CPU {PROXY_CPU} (`taskset -c {PROXY_CPU}`; StreamLb also runs with "
         f"`DOTNET_PROCESSOR_COUNT=1`); nginx with `worker_processes 1`, HAProxy with `nbthread 1`. Load generators "
         f"and backends are pinned to CPU {CLIENT_CPU}. Loads run against the three proxies in turn, interleaved, "
-        f"{rounds_done} round(s); every figure is the median of the rounds. Load average at start/end: {loadavg}.",
+        f"{rounds_done} round(s): first (e)'s rounds (each restarts the proxies), then a warm-up of every proxy alike, "
+        f"then (a)–(d)'s. Every figure is the median of the rounds. Load average at start/end: {loadavg}.",
         "",
         "Negotiated TLS: " + "; ".join(f"{NAMES[p]} {tls[p]}" for p in PROXIES) + ".",
         "",
@@ -640,18 +646,11 @@ def main():
         tls = {p: tls_check(setup.front[p]["http"]) for p in PROXIES}
         print("up: " + "; ".join(f"{NAMES[p]} on :{setup.front[p]['http']}/:{setup.front[p]['ws']} ({tls[p]})" for p in PROXIES), flush=True)
         loadavg_start = open("/proc/loadavg").read().split()[0]
-        warm_up(setup)
-
         results = {key: {p: [] for p in PROXIES} for key, *_ in LOADS}
-        per_round = None
-        rounds_done = 0
-        for rnd in range(ROUNDS):
-            started = time.monotonic()
-            if per_round and time.monotonic() + per_round > DEADLINE:
-                print(f"stopping after {rounds_done} round(s): another would pass the time limit", flush=True)
-                break
+
+        def round_of(rnd, loads):
             order = PROXIES[rnd % 3:] + PROXIES[:rnd % 3]
-            for key, title, unit, load in LOADS:
+            for key, title, unit, load in loads:
                 for proxy in order:
                     r = measure(setup, procs, key, load, proxy)
                     results[key][proxy].append(r)
@@ -659,6 +658,22 @@ def main():
                           f"cpu {fmt(r['cpu_us_per_unit'])} µs/{unit}  p50 {fmt(r['p50_ms'], 2)} p99 {fmt(r['p99_ms'], 2)} ms"
                           + (f"  rss {fmt(r['kib_per_conn'])} KiB/conn" if key == "e" else "")
                           + (f"  errors {r['errors']}" if r["errors"] else ""), flush=True)
+
+        # (e) first, all its rounds: it restarts each proxy (a fresh process shows what idle connections cost), and a
+        # restarted .NET proxy runs its first seconds of load on code not yet compiled for it. The loads measured
+        # per request then all run on the warmed-up processes.
+        idle = [load for load in LOADS if load[0] == "e"]
+        for rnd in range(ROUNDS):
+            round_of(rnd, idle)
+        warm_up(setup)
+        per_round = None
+        rounds_done = 0
+        for rnd in range(ROUNDS):
+            started = time.monotonic()
+            if per_round and time.monotonic() + per_round > DEADLINE:
+                print(f"stopping after {rounds_done} round(s): another would pass the time limit", flush=True)
+                break
+            round_of(rnd, [load for load in LOADS if load[0] != "e"])
             rounds_done += 1
             per_round = time.monotonic() - started
         loadavg = f"{loadavg_start} / {open('/proc/loadavg').read().split()[0]}"

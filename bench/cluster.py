@@ -34,6 +34,7 @@ SEQUENTIAL = int(os.environ.get("BENCH_CLUSTER_CONNECTIONS", 300))  # per node a
 ROUNDS = int(os.environ.get("BENCH_CLUSTER_ROUNDS", 3))
 RATE_CONNECTIONS = int(os.environ.get("BENCH_CLUSTER_RATE_CONNECTIONS", 1500))
 PARALLEL = int(os.environ.get("BENCH_CLUSTER_PARALLEL", 24))
+WARM_ROUNDS = int(os.environ.get("BENCH_CLUSTER_WARM_ROUNDS", 1))  # warm-ups before measuring each set-up
 DEADLINE = time.monotonic() + int(os.environ.get("BENCH_TIME_LIMIT", 240))
 NODES = ["a", "b", "c"]
 
@@ -123,13 +124,13 @@ def wait_listening(proc, port, name, workdir, seconds=90):
 
 
 def warm(urls):
-    """Not measured: the JIT of every node's connection path (tiered up), the balancer entity started, every node's
-    first asks."""
-    r = connect(urls, 300 * len(urls), 4 * len(urls))
+    """Not measured: the JIT of every node's connection path (compiled again once hot: tiered compilation with
+    dynamic PGO), the balancer entity started, every node's first asks."""
+    r = connect(urls, 600 * len(urls), 4 * len(urls))
     if r["errors"]:
         raise RuntimeError(f"warm-up through {urls}: {r['errors']} errors")
     for url in urls:
-        connect([url], 50, 1)
+        connect([url], 150, 1)
 
 
 def med(values):
@@ -161,7 +162,8 @@ def main():
         # (1) One node, a cluster of one.
         proc, url, port, _ = b.node("single")
         wait_listening(proc, port, "single", workdir)
-        warm([url])
+        for _ in range(WARM_ROUNDS):
+            warm([url])
         b.picks("single", reset=True)
         for _ in range(ROUNDS):
             r = connect([url], SEQUENTIAL, 1)
@@ -186,7 +188,8 @@ def main():
         for name in ("b", "c"):
             wait_listening(nodes[name][0], nodes[name][2], name, workdir)
         urls = [nodes[n][1] for n in NODES]
-        warm(urls)
+        for _ in range(WARM_ROUNDS):
+            warm(urls)
         for name in NODES:
             b.picks(name, reset=True)
         for rnd in range(ROUNDS):
