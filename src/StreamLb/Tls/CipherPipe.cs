@@ -23,7 +23,6 @@ internal sealed class CipherPipe : AsyncOnlyStream, IValueTaskSource<int>
     private Memory<byte> _readInto;
     private bool _reading;
     private bool _eof;
-    private Exception? _failure;
 
     /// <param name="requestCipher">Asks the stage for the next chunk from the client socket.</param>
     /// <param name="sendCipher">Hands cipher text (owned by the callee) to the stage, to push towards the client.</param>
@@ -59,28 +58,22 @@ internal sealed class CipherPipe : AsyncOnlyStream, IValueTaskSource<int>
         _read.SetResult(taken);
     }
 
-    /// <summary>The client closed its side: reads return 0 once the delivered bytes are used up.</summary>
-    public void DeliverEnd() => Finish(null);
-
-    /// <summary>The socket failed: pending and later reads fail.</summary>
-    public void Fail(Exception failure) => Finish(failure);
-
-    private void Finish(Exception? failure)
+    /// <summary>
+    /// The client closed its side, or the stage stopped: a pending read, and every later one once the delivered bytes
+    /// are used up, returns 0 (the end of the stream).
+    /// </summary>
+    public void DeliverEnd()
     {
         lock (_gate)
         {
             _eof = true;
-            _failure ??= failure;
             if (!_reading)
                 return;
             _reading = false;
             _readInto = default;
         }
 
-        if (failure is null)
-            _read.SetResult(0);
-        else
-            _read.SetException(failure);
+        _read.SetResult(0);
     }
 
     private bool HasChunk => _chunkRead < _chunk.Count;
@@ -101,8 +94,6 @@ internal sealed class CipherPipe : AsyncOnlyStream, IValueTaskSource<int>
         {
             if (HasChunk)
                 return new ValueTask<int>(Take(buffer.Span));
-            if (_failure is not null)
-                return ValueTask.FromException<int>(_failure);
             if (_eof)
                 return new ValueTask<int>(0);
             if (_reading)
@@ -127,12 +118,6 @@ internal sealed class CipherPipe : AsyncOnlyStream, IValueTaskSource<int>
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        lock (_gate)
-        {
-            if (_failure is not null)
-                return ValueTask.FromException(_failure);
-        }
-
         // SslStream reuses its buffer once the write returns: the stage gets bytes of its own.
         _sendCipher(ByteString.FromBytes(buffer.ToArray()));
         return ValueTask.CompletedTask;
