@@ -124,8 +124,8 @@ def wait_listening(proc, port, name, workdir, seconds=90):
 
 
 def warm(urls):
-    """Not measured: the JIT of every node's connection path (compiled again once hot: tiered compilation with
-    dynamic PGO), the balancer entity started, every node's first asks."""
+    """Not measured: the JIT of every node's connection path (the framework's precompiled methods compiled again
+    once hot: tiered compilation), the balancer entity started, every node's first asks."""
     r = connect(urls, 600 * len(urls), 4 * len(urls))
     if r["errors"]:
         raise RuntimeError(f"warm-up through {urls}: {r['errors']} errors")
