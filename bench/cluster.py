@@ -34,7 +34,7 @@ SEQUENTIAL = int(os.environ.get("BENCH_CLUSTER_CONNECTIONS", 300))  # per node a
 ROUNDS = int(os.environ.get("BENCH_CLUSTER_ROUNDS", 3))
 RATE_CONNECTIONS = int(os.environ.get("BENCH_CLUSTER_RATE_CONNECTIONS", 1500))
 PARALLEL = int(os.environ.get("BENCH_CLUSTER_PARALLEL", 24))
-WARM_ROUNDS = int(os.environ.get("BENCH_CLUSTER_WARM_ROUNDS", 1))  # warm-ups before measuring each set-up
+WARM_ROUNDS = int(os.environ.get("BENCH_CLUSTER_WARM_ROUNDS", 3))  # warm-ups before measuring each set-up
 DEADLINE = time.monotonic() + int(os.environ.get("BENCH_TIME_LIMIT", 240))
 NODES = ["a", "b", "c"]
 
@@ -133,6 +133,18 @@ def warm(urls):
         connect([url], 150, 1)
 
 
+def settle(pids, seconds=30):
+    """Waits (at most `seconds`) until no node spends more than 2% of a CPU: the compiling a warm-up sets off (tiered
+    compilation recompiles hot precompiled methods on a background thread) is done before anything is measured."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        before = [cpu_seconds(p) for p in pids]
+        time.sleep(1)
+        if max(cpu_seconds(p) - b for p, b in zip(pids, before)) < 0.02:
+            return
+    print(f"nodes still busy after {seconds} s of settling; measuring anyway", flush=True)
+
+
 def med(values):
     return statistics.median(values) if values else None
 
@@ -164,6 +176,7 @@ def main():
         wait_listening(proc, port, "single", workdir)
         for _ in range(WARM_ROUNDS):
             warm([url])
+        settle([proc.pid])
         b.picks("single", reset=True)
         for _ in range(ROUNDS):
             r = connect([url], SEQUENTIAL, 1)
@@ -190,6 +203,7 @@ def main():
         urls = [nodes[n][1] for n in NODES]
         for _ in range(WARM_ROUNDS):
             warm(urls)
+        settle([nodes[n][0].pid for n in NODES])
         for name in NODES:
             b.picks(name, reset=True)
         for rnd in range(ROUNDS):
