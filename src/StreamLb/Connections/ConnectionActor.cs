@@ -25,7 +25,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     private readonly string _id;
     private readonly string _upstream;
     private readonly List<string> _tried = [];
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly ILoggingAdapter _log;
     private RelayControl? _relay;
     private SocketConnector? _upstreamSocket;
     private string? _server;
@@ -37,8 +37,10 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     // Kept by a state that waits for one more outcome: how the relay ended.
     private RelayResult? _ended;
 
-    public ConnectionActor(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer)
+    public ConnectionActor(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer,
+        ILoggingAdapter log)
     {
+        _log = log;
         _graph = graph;
         _settings = settings;
         _client = client;
@@ -53,15 +55,21 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     /// The states are plain methods over a switch (no handlers to build at each state change, and no expression to
     /// evaluate for the props): one actor is made per connection.
     /// </summary>
-    public static Props Props(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer) =>
-        Akka.Actor.Props.CreateBy(new Producer(settings, graph, client, id, materializer));
+    /// <param name="log">
+    /// The listener's: shared by its connections (every line names its connection), so that no logger is made, with its
+    /// actor path as a string, per connection.
+    /// </param>
+    public static Props Props(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer,
+        ILoggingAdapter log) =>
+        Akka.Actor.Props.CreateBy(new Producer(settings, graph, client, id, materializer, log));
 
-    private sealed class Producer(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer)
+    private sealed class Producer(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer,
+        ILoggingAdapter log)
         : IIndirectActorProducer
     {
         public Type ActorType => typeof(ConnectionActor);
 
-        public ActorBase Produce() => new ConnectionActor(settings, graph, client, id, materializer);
+        public ActorBase Produce() => new ConnectionActor(settings, graph, client, id, materializer, log);
 
         public void Release(ActorBase actor)
         {

@@ -157,7 +157,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         var id = $"{_settings.Node}#{_nextConnectionNumber()}";
         var connection = new AcceptedConnection(socket, remote, local);
         // On the relay dispatcher too: its messages mostly come from the graph's callbacks and the balancer.
-        var props = RelayDispatcher.On(Context.System, ConnectionActor.Props(_settings, _graph!, connection, id, _materializer!));
+        var props = RelayDispatcher.On(Context.System, ConnectionActor.Props(_settings, _graph!, connection, id, _materializer!, _log));
         Context.ActorOf(props, $"{ConnectionPrefix}{id[(id.LastIndexOf('#') + 1)..]}");
     }
 

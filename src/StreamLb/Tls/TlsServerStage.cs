@@ -83,7 +83,9 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
         private bool _closeNotifyQueued;
         private bool _stopped;
 
-        public Logic(TlsServerStage stage, TaskCompletionSource<TlsSessionInfo> handshake) : base(stage.Shape)
+        // Two inlets and two outlets. Not base(stage.Shape): that builds the shape's name as a log source, a string
+        // per connection, and this stage does not log.
+        public Logic(TlsServerStage stage, TaskCompletionSource<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
         {
             _stage = stage;
             _handshake = handshake;
