@@ -663,6 +663,7 @@ def main():
         # restarted .NET proxy runs its first seconds of load on code not yet compiled for it. The loads measured
         # per request then all run on the warmed-up processes.
         idle = [load for load in LOADS if load[0] == "e"]
+        busy = [load for load in LOADS if load[0] != "e"]
         for rnd in range(ROUNDS):
             round_of(rnd, idle)
         warm_up(setup)
@@ -673,7 +674,7 @@ def main():
             if per_round and time.monotonic() + per_round > DEADLINE:
                 print(f"stopping after {rounds_done} round(s): another would pass the time limit", flush=True)
                 break
-            round_of(rnd, [load for load in LOADS if load[0] != "e"])
+            round_of(rnd, busy)
             rounds_done += 1
             per_round = time.monotonic() - started
         loadavg = f"{loadavg_start} / {open('/proc/loadavg').read().split()[0]}"

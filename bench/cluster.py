@@ -123,14 +123,17 @@ def wait_listening(proc, port, name, workdir, seconds=90):
     raise RuntimeError(f"node {name} never logged that it listens on {port}")
 
 
-def warm(urls):
-    """Not measured: the JIT of every node's connection path (the framework's precompiled methods compiled again
-    once hot: tiered compilation), the balancer entity started, every node's first asks."""
-    r = connect(urls, 600 * len(urls), 4 * len(urls))
-    if r["errors"]:
-        raise RuntimeError(f"warm-up through {urls}: {r['errors']} errors")
-    for url in urls:
-        connect([url], 150, 1)
+def warm(urls, pids):
+    """Not measured, WARM_ROUNDS times: the JIT of every node's connection path (the framework's precompiled methods
+    compiled again once hot: tiered compilation), the balancer entity started, every node's first asks; then waits
+    until the nodes are idle."""
+    for _ in range(WARM_ROUNDS):
+        r = connect(urls, 600 * len(urls), 4 * len(urls))
+        if r["errors"]:
+            raise RuntimeError(f"warm-up through {urls}: {r['errors']} errors")
+        for url in urls:
+            connect([url], 150, 1)
+    settle(pids)
 
 
 def settle(pids, seconds=30):
@@ -174,9 +177,7 @@ def main():
         # (1) One node, a cluster of one.
         proc, url, port, _ = b.node("single")
         wait_listening(proc, port, "single", workdir)
-        for _ in range(WARM_ROUNDS):
-            warm([url])
-        settle([proc.pid])
+        warm([url], [proc.pid])
         b.picks("single", reset=True)
         for _ in range(ROUNDS):
             r = connect([url], SEQUENTIAL, 1)
@@ -201,9 +202,7 @@ def main():
         for name in ("b", "c"):
             wait_listening(nodes[name][0], nodes[name][2], name, workdir)
         urls = [nodes[n][1] for n in NODES]
-        for _ in range(WARM_ROUNDS):
-            warm(urls)
-        settle([nodes[n][0].pid for n in NODES])
+        warm(urls, [nodes[n][0].pid for n in NODES])
         for name in NODES:
             b.picks(name, reset=True)
         for rnd in range(ROUNDS):

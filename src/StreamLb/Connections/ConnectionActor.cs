@@ -90,13 +90,14 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
             Self.Tell(new HandshakeDone(null));
         }
 
-        _relay.Completion.PipeTo(Self);
+        // The relay's completion never faults; a failure would still arrive as how the relay ended.
+        TellWhenDone(_relay.Completion, result => result, e => new RelayResult(0, 0, e));
     }
 
     /// <summary>
-    /// Tells this actor how <paramref name="task"/> ended, as PipeTo does, but reads a failure instead of awaiting it:
-    /// an await rethrows it, and the connect of a client that leaves while it is under way fails on most connections
-    /// of a load like <c>openssl s_time</c>.
+    /// Tells this actor how <paramref name="task"/> ended (the handshake, the upstream connect, the relay), as PipeTo
+    /// does, but with one continuation and no await: a failure is read, not rethrown (the connect of a client that
+    /// leaves while it is under way fails on most connections of a load like <c>openssl s_time</c>).
     /// </summary>
     private void TellWhenDone<T>(Task<T> task, Func<T, object> success, Func<Exception, object> failure)
     {
