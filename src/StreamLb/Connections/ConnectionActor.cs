@@ -16,7 +16,7 @@ namespace StreamLb.Connections;
 /// connection's stream graph (client socket ⇄ TLS stage ⇄ relay stage ⇄ upstream socket) and its balancer
 /// assignment, which the ledger releases when the actor stops, however it stops.
 /// </summary>
-public sealed class ConnectionActor : ActorBase, IWithTimers
+public sealed class ConnectionActor : ActorBase
 {
     private readonly ListenerSettings _settings;
     private readonly AcceptedConnection _client;
@@ -33,6 +33,10 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     private long _pickAsked;
     private long _connectStarted;
     private Acquire? _acquire;
+    private Action<ConnectionTimeout>? _tellSelf;
+
+    // The one timeout running, if any; which one is the state's: the handshake's, the pick's or the close's.
+    private ConnectionTimeout? _timeout;
 
     // Kept by a state that waits for one more outcome: how the relay ended.
     private RelayResult? _ended;
@@ -48,8 +52,6 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
         _materializer = materializer;
         _upstream = settings.Server.ProxyPass;
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>
     /// The states are plain methods over a switch (no handlers to build at each state change, and no expression to
@@ -78,12 +80,14 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
 
     protected override void PreStart()
     {
+        var self = Self;
+        _tellSelf = due => self.Tell(due);
         var (handshake, relay, upstream) = _graph.Run(_client.Socket, _materializer);
         (_relay, _upstreamSocket) = (relay, upstream);
         if (handshake is not null)
         {
             TellWhenDone(handshake, info => new HandshakeDone(info), e => new HandshakeFailed(e));
-            Timers.StartSingleTimer(HandshakeTimeout.Instance, HandshakeTimeout.Instance, _settings.Server.Tls!.HandshakeTimeout);
+            StartTimeout(_settings.Server.Tls!.HandshakeTimeout);
         }
         else
         {
@@ -111,12 +115,31 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
 
     protected override bool Receive(object message) => Handshaking(message);
 
+    private void StartTimeout(TimeSpan after)
+    {
+        _timeout?.Cancel();
+        _timeout = ConnectionTimeout.Start(Context.System.Scheduler, after, _tellSelf!);
+    }
+
+    private void CancelTimeout()
+    {
+        _timeout?.Cancel();
+        _timeout = null;
+    }
+
+    /// <summary>A timeout cancelled while it was being told arrives after all: it no longer matters.</summary>
+    protected override void Unhandled(object message)
+    {
+        if (message is not ConnectionTimeout)
+            base.Unhandled(message);
+    }
+
     private bool Handshaking(object message)
     {
         switch (message)
         {
             case HandshakeDone done:
-                Timers.Cancel(HandshakeTimeout.Instance);
+                CancelTimeout();
                 if (done.Session is not null)
                     _log.Debug("{0} client {1}: TLS handshake done ({2})", _id, _client.RemoteAddress, done.Session);
                 _pickStarted = Stopwatch.GetTimestamp();
@@ -125,7 +148,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
             case HandshakeFailed failed:
                 Close($"SSL handshake with client {_client.RemoteAddress} failed: {Describe(failed.Error)}");
                 return true;
-            case HandshakeTimeout:
+            case ConnectionTimeout due when due == _timeout:
                 Close($"SSL handshake with client {_client.RemoteAddress} timed out after {_settings.Server.Tls!.HandshakeTimeout.TotalSeconds:0.###}s (ssl_handshake_timeout)");
                 return true;
             case RelayResult result:
@@ -154,7 +177,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
             case HandshakeDone:
                 ClientLeft("before an upstream was picked", result.Error);
                 return true;
-            case HandshakeTimeout:
+            case ConnectionTimeout due when due == _timeout:
                 ClientLeft("during the SSL handshake");
                 return true;
             default:
@@ -170,7 +193,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
         // Through the ledger, like the Release that ends it: one path keeps an ask and its release in order.
         _pickAsked = Stopwatch.GetTimestamp();
         _settings.Ledger.Tell(_acquire);
-        Timers.StartSingleTimer(PickTimeout.Instance, PickTimeout.Instance, _settings.PickTimeout);
+        StartTimeout(_settings.PickTimeout);
     }
 
     private bool Picking(object message)
@@ -179,7 +202,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
         {
             case Assigned assigned:
             {
-                Timers.Cancel(PickTimeout.Instance);
+                CancelTimeout();
                 _server = assigned.Server;
                 var pickedLocally = Sender.Equals(_settings.FallbackPicker);
                 _settings.PickLatency.Record(_pickAsked, pickedLocally);
@@ -194,7 +217,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
                 _settings.PickLatency.Record(_pickAsked, Sender.Equals(_settings.FallbackPicker));
                 Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {none.Reason}");
                 return true;
-            case PickTimeout:
+            case ConnectionTimeout due when due == _timeout:
                 _log.Warning("{0} the balancer of upstream \"{1}\" did not answer within {2:0.###}s: picking from the last snapshot",
                     _id, _upstream, _settings.PickTimeout.TotalSeconds);
                 _settings.FallbackPicker.Tell(_acquire!);
@@ -324,7 +347,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
         _log.Warning("{0} {1}", _id, reason);
         _relay!.Close();
         Become(Closing);
-        Timers.StartSingleTimer(ClosingTimeout.Instance, ClosingTimeout.Instance, TimeSpan.FromSeconds(10));
+        StartTimeout(TimeSpan.FromSeconds(10));
     }
 
     private bool Closing(object message)
@@ -334,7 +357,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
             case RelayResult:
                 Context.Stop(Self);
                 return true;
-            case ClosingTimeout:
+            case ConnectionTimeout due when due == _timeout:
                 _relay!.Abort(new TimeoutException("the connection did not close in time"));
                 Context.Stop(Self);
                 return true;
@@ -359,6 +382,7 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
 
     protected override void PostStop()
     {
+        CancelTimeout();
         if (_relay is null)
             _client.Socket.Dispose(); // never handed to a graph
         _relay?.Abort(new IOException("the connection actor stopped"));
@@ -389,19 +413,4 @@ public sealed class ConnectionActor : ActorBase, IWithTimers
     private sealed record UpstreamConnected(EndPoint Local);
 
     private sealed record UpstreamFailed(string Server, Exception Error);
-
-    private sealed class HandshakeTimeout
-    {
-        public static readonly HandshakeTimeout Instance = new();
-    }
-
-    private sealed class PickTimeout
-    {
-        public static readonly PickTimeout Instance = new();
-    }
-
-    private sealed class ClosingTimeout
-    {
-        public static readonly ClosingTimeout Instance = new();
-    }
 }

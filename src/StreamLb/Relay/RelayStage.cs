@@ -2,6 +2,7 @@ using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
+using StreamLb.Connections;
 
 namespace StreamLb.Relay;
 
@@ -44,9 +45,8 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         return new LogicAndMaterializedValue<RelayControl>(new Logic(this, control), control);
     }
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : GraphStageLogic
     {
-        private const string IdleTimer = "idle";
         private readonly RelayStage _stage;
         private readonly RelayControl _control;
         private bool _relaying;
@@ -55,6 +55,8 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         private long _bytesFromUpstream;
         private long _lastActivity;
         private Exception? _error;
+        private Action<ConnectionTimeout>? _onIdleTimeout;
+        private ConnectionTimeout? _idleTimer;
 
         public Logic(RelayStage stage, RelayControl control) : base(stage.Shape)
         {
@@ -133,6 +135,7 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         public override void PreStart()
         {
             _control.Started(GetAsyncCallback<Exception?>(OnControlClose));
+            _onIdleTimeout = GetAsyncCallback<ConnectionTimeout>(OnIdleTimeout);
             Pull(_stage.FromClient);
         }
 
@@ -159,16 +162,21 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
             _relaying = true;
             _lastActivity = Environment.TickCount64;
             if (_stage._idleTimeout > TimeSpan.Zero)
-                ScheduleOnce(IdleTimer, _stage._idleTimeout);
+                StartIdleTimeout(_stage._idleTimeout);
         }
 
-        protected override void OnTimer(object timerKey)
+        private void StartIdleTimeout(TimeSpan after) =>
+            _idleTimer = ConnectionTimeout.Start(Materializer, after, _onIdleTimeout!);
+
+        private void OnIdleTimeout(ConnectionTimeout due)
         {
+            if (due != _idleTimer)
+                return;
             var idle = TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastActivity);
             if (idle >= _stage._idleTimeout)
                 Close(new IdleTimeoutException(_stage._idleTimeout));
             else
-                ScheduleOnce(IdleTimer, _stage._idleTimeout - idle);
+                StartIdleTimeout(_stage._idleTimeout - idle);
         }
 
         private void OnControlClose(Exception? abortWith)
@@ -212,6 +220,10 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
                 CompleteStage();
         }
 
-        public override void PostStop() => _control.Stopped(new RelayResult(_bytesFromClient, _bytesFromUpstream, _error));
+        public override void PostStop()
+        {
+            _idleTimer?.Cancel();
+            _control.Stopped(new RelayResult(_bytesFromClient, _bytesFromUpstream, _error));
+        }
     }
 }

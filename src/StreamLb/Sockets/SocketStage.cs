@@ -5,6 +5,7 @@ using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
+using StreamLb.Connections;
 
 namespace StreamLb.Sockets;
 
@@ -56,9 +57,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         return new LogicAndMaterializedValue<SocketConnector>(new Logic(this, connector), connector);
     }
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : GraphStageLogic
     {
-        private const string ConnectTimer = "connect";
         private readonly SocketStage _stage;
         private readonly SocketConnector _connector;
         private Socket? _socket;
@@ -66,6 +66,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private Action? _onConnected;
         private Action? _onReadable;
         private Action? _onSent;
+        private Action<ConnectionTimeout>? _onConnectTimeout;
+        private Action<Exception>? _onSendFailed;
+        private ConnectionTimeout? _connectTimer;
         private ValueTask _connecting;
         private ValueTask<int> _waitingForData;
         private ValueTask<int> _sending;
@@ -75,6 +78,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private bool _drained;
         private bool _writing;
         private bool _abort;
+        private bool _sendFailed;
         private volatile bool _stopped;
 
         public Logic(SocketStage stage, SocketConnector connector) : base(stage.Shape)
@@ -107,6 +111,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             _onReadable = WhileRunning(GetAsyncCallback(OnReadable));
             _onSent = WhileRunning(GetAsyncCallback(OnSent));
             _onConnected = WhileRunning(GetAsyncCallback(OnConnectDone));
+            _onConnectTimeout = GetAsyncCallback<ConnectionTimeout>(OnConnectTimeout);
+            _onSendFailed = GetAsyncCallback<Exception>(Abort);
             _connector.Started(GetAsyncCallback<SocketConnector.ConnectAttempt>(StartConnect));
             if (_stage._connectAtStart is var (remote, timeout))
                 _connector.Connect(remote, timeout); // a failure fails the stage (ConnectFailed)
@@ -142,7 +148,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 ? new Socket(SocketType.Stream, ProtocolType.Tcp)
                 : new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             if (attempt.Timeout > TimeSpan.Zero)
-                ScheduleOnce(ConnectTimer, attempt.Timeout);
+                _connectTimer = ConnectionTimeout.Start(Materializer, attempt.Timeout,
+                    _onConnectTimeout!);
             _connecting = _socket.ConnectAsync(remote, CancellationToken.None);
             if (_connecting.IsCompleted)
                 OnConnectDone();
@@ -165,22 +172,22 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 return;
             }
 
-            CancelTimer(ConnectTimer);
+            _connectTimer?.Cancel();
             _attempt = null;
             Connected();
             attempt.Done.TrySetResult(_socket!.LocalEndPoint!);
         }
 
-        protected override void OnTimer(object timerKey)
+        private void OnConnectTimeout(ConnectionTimeout due)
         {
-            if (_attempt is { } attempt)
+            if (due == _connectTimer && _attempt is { } attempt)
                 ConnectFailed(new TimeoutException($"connect to {attempt.Remote} timed out after {attempt.Timeout.TotalSeconds:0.###}s"));
         }
 
         /// <summary>The stage carries on, and may be told to connect elsewhere; unless it was made to connect once.</summary>
         private void ConnectFailed(Exception error)
         {
-            CancelTimer(ConnectTimer);
+            _connectTimer?.Cancel();
             var attempt = _attempt!;
             _attempt = null;
             _socket!.Dispose();
@@ -211,9 +218,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         private void Read()
         {
-            // _stopped: the interpreter can still deliver a pull it was chasing when the stage failed in the same round
-            // (a send that failed just before, say); the socket is gone by then.
-            if (_stopped || !_isConnected || _waiting)
+            // _stopped: the interpreter can still deliver a pull it was chasing when the stage stopped in the same round;
+            // the socket is gone by then. _sendFailed: the stage fails in a moment (see Send).
+            if (_stopped || _sendFailed || !_isConnected || _waiting)
                 return;
             if (_drained)
             {
@@ -292,12 +299,18 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private void Send(ByteString data)
         {
             if (_stopped)
-                return; // a push chased into the stage as it failed (see Read)
+                return; // a push chased into the stage as it stopped (see Read)
             var bytes = data.ToReadOnlySpan();
             var sent = _socket!.Send(bytes, SocketFlags.None, out var error);
             if (error is not (SocketError.Success or SocketError.WouldBlock))
             {
-                Abort(new SocketException((int)error));
+                // Not here: the stage that pushed may also have pulled this stage in the same handler, and Akka.Streams
+                // delivers that chased pull even to a stage that stopped meanwhile, counting the stage's end twice; the
+                // graph then never finishes and its actor and sockets' objects stay for good (a client that resets as
+                // its TLS session tickets arrive, as `openssl s_time` does). Failing from a callback of its own is a
+                // fresh event.
+                _sendFailed = true;
+                _onSendFailed!(new SocketException((int)error));
                 return;
             }
 
@@ -383,6 +396,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             if (_stopped)
                 return;
             _stopped = true;
+            _connectTimer?.Cancel();
             var stopped = new SocketStageStoppedException();
             _attempt?.Fail(stopped);
             _connector.Stopped(stopped);

@@ -80,6 +80,29 @@ public sealed class CloseTests(ITestOutputHelper output) : TestKit(NodeHocon.Def
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Clients_that_close_right_after_the_handshake_leave_nothing_running(bool reset)
+    {
+        // As `openssl s_time -new` does: handshake, then close without a byte of request, the server's session tickets
+        // unread (so the close is a reset, which the proxy meets writing to the client).
+        using var backend = new RawBackend(async socket => await RawBackend.ReadToEndAsync(new NetworkStream(socket)));
+        var node = await StartNode(backend.Port);
+
+        for (var i = 0; i < 50; i++)
+        {
+            var (socket, tls) = await RawBackend.ConnectTlsAsync(node.Port());
+            if (reset)
+                socket.LingerState = new LingerOption(true, 0);
+            else
+                await tls.ShutdownAsync();
+            socket.Dispose();
+        }
+
+        await node.AssertDrainedAsync();
+    }
+
+    [Theory]
     [InlineData("on")]
     [InlineData("off")]
     public async Task Backend_closing_closes_the_client(string halfClose)
