@@ -593,8 +593,9 @@ def write_markdown(path, info, tls, head, body, rounds_done, loadavg):
     lines += [
         "",
         f"Loads: (a) `wrk -t1 -c{CONNS} -d{SECONDS}s` of a 100-byte file over keep-alive; (b) the same with "
-        f"`Connection: close` (a full TLS handshake per request, no resumption) and `openssl s_time -new -time {SECONDS}` "
-        f"(one handshake at a time); (c) `wrk -t1 -c{BIG_CONNS} -d{SECONDS}s` of a 1 MiB file; (d) {WS_CONNS} wss "
+        f"`Connection: close` (a new TCP and TLS connection per request; wrk resumes its TLS session, so each is an "
+        f"abbreviated TLS 1.3 handshake with a fresh key exchange) and `openssl s_time -new -time {SECONDS}` (full "
+        f"handshakes, one at a time); (c) `wrk -t1 -c{BIG_CONNS} -d{SECONDS}s` of a 1 MiB file; (d) {WS_CONNS} wss "
         f"connections each sending {WS_MESSAGES} {WS_SIZE}-byte messages one at a time to the echo backends "
         f"(bench/WsLoad; the proxy's CPU is read once all are open and again at the last echo); (e) each proxy restarted "
         f"(allocators keep and reuse what earlier loads freed), warmed with 32 connections, then {IDLE} wss connections "

@@ -67,7 +67,6 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private Action? _onReadable;
         private Action? _onSent;
         private Action<ConnectionTimeout>? _onConnectTimeout;
-        private Action<Exception>? _onSendFailed;
         private ConnectionTimeout? _connectTimer;
         private ValueTask _connecting;
         private ValueTask<int> _waitingForData;
@@ -111,8 +110,6 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             _onReadable = WhileRunning(GetAsyncCallback(OnReadable));
             _onSent = WhileRunning(GetAsyncCallback(OnSent));
             _onConnected = WhileRunning(GetAsyncCallback(OnConnectDone));
-            _onConnectTimeout = GetAsyncCallback<ConnectionTimeout>(OnConnectTimeout);
-            _onSendFailed = GetAsyncCallback<Exception>(Abort);
             _connector.Started(GetAsyncCallback<SocketConnector.ConnectAttempt>(StartConnect));
             if (_stage._connectAtStart is var (remote, timeout))
                 _connector.Connect(remote, timeout); // a failure fails the stage (ConnectFailed)
@@ -148,8 +145,11 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 ? new Socket(SocketType.Stream, ProtocolType.Tcp)
                 : new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             if (attempt.Timeout > TimeSpan.Zero)
-                _connectTimer = ConnectionTimeout.Start(Materializer, attempt.Timeout,
-                    _onConnectTimeout!);
+            {
+                _onConnectTimeout ??= GetAsyncCallback<ConnectionTimeout>(OnConnectTimeout); // only a stage that connects
+                _connectTimer = ConnectionTimeout.Start(Materializer, attempt.Timeout, _onConnectTimeout);
+            }
+
             _connecting = _socket.ConnectAsync(remote, CancellationToken.None);
             if (_connecting.IsCompleted)
                 OnConnectDone();
@@ -310,7 +310,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 // its TLS session tickets arrive, as `openssl s_time` does). Failing from a callback of its own is a
                 // fresh event.
                 _sendFailed = true;
-                _onSendFailed!(new SocketException((int)error));
+                GetAsyncCallback<Exception>(Abort)(new SocketException((int)error));
                 return;
             }
 
