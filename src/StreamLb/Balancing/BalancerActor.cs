@@ -23,6 +23,8 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     private readonly BalancerSettings _settings;
     private readonly ILoadBalancingPolicy _policy;
     private readonly List<ServerEntry> _servers;
+    private readonly List<ServerEntry> _primaries = [];
+    private readonly List<ServerEntry> _backups = [];
     private readonly List<ServerEntry> _zombies = [];
     private readonly Dictionary<string, Assignment> _assignments = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -131,15 +133,25 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
             Unassign(acquire.ConnectionId);
         }
 
+        // One pass, into lists kept for the next pick (one per connection): the policy only reads them.
         var now = _time.GetUtcNow();
-        var live = _servers.Where(s => s.StateAt(now) == ServerState.Up && !acquire.Tried.Contains(s.Address)).ToList();
-        var open = live.Where(s => !s.AtMaxConns).ToList();
-        var primaries = open.Where(s => !s.Backup).ToList();
-        var candidates = primaries.Count > 0 ? primaries : open.Where(s => s.Backup).ToList();
+        var live = 0;
+        _primaries.Clear();
+        _backups.Clear();
+        foreach (var s in _servers)
+        {
+            if (s.StateAt(now) != ServerState.Up || acquire.Tried.Contains(s.Address))
+                continue;
+            live++;
+            if (!s.AtMaxConns)
+                (s.Backup ? _backups : _primaries).Add(s);
+        }
+
+        var candidates = _primaries.Count > 0 ? _primaries : _backups;
         var server = _policy.Pick(new PickRequest(acquire.ConnectionId, acquire.HashKey, _servers), candidates);
         if (server is null)
         {
-            var reason = live.Count == 0
+            var reason = live == 0
                 ? $"no live upstreams in upstream \"{_config.Name}\""
                 : $"all servers of upstream \"{_config.Name}\" are at max_conns";
             Sender.Tell(new NoServerAvailable(acquire.ConnectionId, reason));

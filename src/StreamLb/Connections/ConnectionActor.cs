@@ -38,6 +38,8 @@ public sealed class ConnectionActor : ActorBase
     // The one timeout running, if any; which one is the state's: the handshake's, the pick's or the close's.
     private ConnectionTimeout? _timeout;
 
+    private State _state = State.Handshaking;
+
     // Kept by a state that waits for one more outcome: how the relay ended.
     private RelayResult? _ended;
 
@@ -54,24 +56,40 @@ public sealed class ConnectionActor : ActorBase
     }
 
     /// <summary>
-    /// The states are plain methods over a switch (no handlers to build at each state change, and no expression to
-    /// evaluate for the props): one actor is made per connection.
+    /// What a listener's connection actors share: made once per listener, with the dispatcher they run on. Props that
+    /// change their deployment (a dispatcher) make a new deployment object, and Akka parses an empty configuration for
+    /// each: once per listener this way, not once per connection.
+    /// </summary>
+    public static Props Template(ActorSystem system) =>
+        RelayDispatcher.On(system, Akka.Actor.Props.CreateBy(TemplateProducer.Instance));
+
+    /// <summary>
+    /// One connection's props: the listener's <paramref name="template"/> with this connection's actor, made directly
+    /// (no expression to evaluate, no handlers to build: one actor is made per connection).
     /// </summary>
     /// <param name="log">
     /// The listener's: shared by its connections (every line names its connection), so that no logger is made, with its
     /// actor path as a string, per connection.
     /// </param>
-    public static Props Props(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer,
-        ILoggingAdapter log) =>
-        Akka.Actor.Props.CreateBy(new Producer(settings, graph, client, id, materializer, log));
+    public static Props Props(Props template, ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id,
+        IMaterializer materializer, ILoggingAdapter log) =>
+        new ConnectionProps(template, () => new ConnectionActor(settings, graph, client, id, materializer, log));
 
-    private sealed class Producer(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer,
-        ILoggingAdapter log)
-        : IIndirectActorProducer
+    private sealed class ConnectionProps(Props template, Func<ConnectionActor> produce) : Props(template)
     {
+        public override ActorBase NewActor() => produce();
+
+        protected override Props Copy() => new ConnectionProps(this, produce);
+    }
+
+    /// <summary>The template's producer: it names the actor type; each connection's props make the actor.</summary>
+    private sealed class TemplateProducer : IIndirectActorProducer
+    {
+        public static readonly TemplateProducer Instance = new();
+
         public Type ActorType => typeof(ConnectionActor);
 
-        public ActorBase Produce() => new ConnectionActor(settings, graph, client, id, materializer, log);
+        public ActorBase Produce() => throw new InvalidOperationException("a connection actor is made by its connection's props");
 
         public void Release(ActorBase actor)
         {
@@ -113,7 +131,33 @@ public sealed class ConnectionActor : ActorBase
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    protected override bool Receive(object message) => Handshaking(message);
+    /// <summary>
+    /// The state is a field read here rather than Akka's behaviour stack: its first Become gives the actor a full
+    /// state object (dictionaries for watching and stashing), one more allocation per connection for nothing.
+    /// </summary>
+    protected override bool Receive(object message) => _state switch
+    {
+        State.Handshaking => Handshaking(message),
+        State.EndedDuringHandshake => EndedDuringHandshake(message),
+        State.Picking => Picking(message),
+        State.Connecting => Connecting(message),
+        State.LeftWhileConnecting => LeftWhileConnecting(message),
+        State.EndedWhileConnecting => EndedWhileConnecting(message),
+        State.Relaying => Relaying(message),
+        _ => Closing(message),
+    };
+
+    private enum State
+    {
+        Handshaking,
+        EndedDuringHandshake,
+        Picking,
+        Connecting,
+        LeftWhileConnecting,
+        EndedWhileConnecting,
+        Relaying,
+        Closing,
+    }
 
     private void StartTimeout(TimeSpan after)
     {
@@ -156,7 +200,7 @@ public sealed class ConnectionActor : ActorBase
                 // which always follows (the handshake task completes when the stage stops): wait for it, so nothing is
                 // sent to a stopped actor.
                 _ended = result;
-                Become(EndedDuringHandshake);
+                _state = State.EndedDuringHandshake;
                 return true;
             default:
                 return false;
@@ -187,7 +231,7 @@ public sealed class ConnectionActor : ActorBase
 
     private void Pick()
     {
-        Become(Picking);
+        _state = State.Picking;
         var hashKey = _settings.HashKey is null ? null : HashKeys.Expand(_settings.HashKey, _client.RemoteAddress, _client.LocalAddress);
         _acquire = new Acquire(_upstream, _id, _settings.Node, hashKey, _tried.ToArray());
         // Through the ledger, like the Release that ends it: one path keeps an ask and its release in order.
@@ -207,7 +251,7 @@ public sealed class ConnectionActor : ActorBase
                 var pickedLocally = Sender.Equals(_settings.FallbackPicker);
                 _settings.PickLatency.Record(_pickAsked, pickedLocally);
                 _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
-                Become(Connecting);
+                _state = State.Connecting;
                 _connectStarted = Stopwatch.GetTimestamp();
                 TellWhenDone(_upstreamSocket!.Connect(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout),
                     local => new UpstreamConnected(local), e => new UpstreamFailed(assigned.Server, e));
@@ -236,12 +280,12 @@ public sealed class ConnectionActor : ActorBase
         {
             case UpstreamConnected:
                 _log.Debug("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
-                Become(Relaying);
+                _state = State.Relaying;
                 return true;
             case UpstreamFailed failed when Unwrap(failed.Error) is SocketStageStoppedException:
                 // The graph ended before the connect (to _server) could finish (the client went away): not the server's
                 // fault. The relay's end follows; the assignment is released when this actor stops.
-                Become(LeftWhileConnecting);
+                _state = State.LeftWhileConnecting;
                 return true;
             case UpstreamFailed failed:
             {
@@ -267,7 +311,7 @@ public sealed class ConnectionActor : ActorBase
                 // A short exchange can be over before the connect's own outcome arrives (both come from the relay, in
                 // no fixed order): wait for it, which always follows, to tell a relayed connection from one that never was.
                 _ended = result;
-                Become(EndedWhileConnecting);
+                _state = State.EndedWhileConnecting;
                 return true;
             default:
                 return false;
@@ -346,7 +390,7 @@ public sealed class ConnectionActor : ActorBase
     {
         _log.Warning("{0} {1}", _id, reason);
         _relay!.Close();
-        Become(Closing);
+        _state = State.Closing;
         StartTimeout(TimeSpan.FromSeconds(10));
     }
 

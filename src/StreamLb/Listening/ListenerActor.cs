@@ -29,6 +29,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IMaterializer? _materializer;
     private ConnectionGraph? _graph;
+    private Props? _connectionProps;
     private Socket? _listening;
     private EndPoint? _bound;
     private Exception? _bindError;
@@ -76,6 +77,8 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
             settings = settings.WithDispatcher(RelayDispatcher.Id);
         _materializer = Context.Materializer(settings);
         _graph = new ConnectionGraph(_settings);
+        // On the relay dispatcher too: a connection actor's messages mostly come from its graph's callbacks and the balancer.
+        _connectionProps = ConnectionActor.Template(Context.System);
         var listen = _settings.Listen;
         var address = IPAddress.Parse(listen.Host);
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -154,11 +157,11 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
             return;
         }
 
-        var id = $"{_settings.Node}#{_nextConnectionNumber()}";
+        var number = _nextConnectionNumber();
+        var id = $"{_settings.Node}#{number}";
         var connection = new AcceptedConnection(socket, remote, local);
-        // On the relay dispatcher too: its messages mostly come from the graph's callbacks and the balancer.
-        var props = RelayDispatcher.On(Context.System, ConnectionActor.Props(_settings, _graph!, connection, id, _materializer!, _log));
-        Context.ActorOf(props, $"{ConnectionPrefix}{id[(id.LastIndexOf('#') + 1)..]}");
+        var props = ConnectionActor.Props(_connectionProps!, _settings, _graph!, connection, id, _materializer!, _log);
+        Context.ActorOf(props, $"{ConnectionPrefix}{number}");
     }
 
     protected override void PostStop()

@@ -58,7 +58,9 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         private Action<ConnectionTimeout>? _onIdleTimeout;
         private ConnectionTimeout? _idleTimer;
 
-        public Logic(RelayStage stage, RelayControl control) : base(stage.Shape)
+        // Two inlets, two outlets. Not base(stage.Shape), which builds the shape's name as a log source: a string per
+        // connection, and this stage does not log.
+        public Logic(RelayStage stage, RelayControl control) : base(inCount: 2, outCount: 2)
         {
             _stage = stage;
             _control = control;

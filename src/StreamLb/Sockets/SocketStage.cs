@@ -80,7 +80,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private bool _sendFailed;
         private volatile bool _stopped;
 
-        public Logic(SocketStage stage, SocketConnector connector) : base(stage.Shape)
+        // One inlet, one outlet. Not base(stage.Shape), which builds the shape's name as a log source: a string per
+        // stage and connection, and this stage does not log.
+        public Logic(SocketStage stage, SocketConnector connector) : base(inCount: 1, outCount: 1)
         {
             _stage = stage;
             _connector = connector;
@@ -174,6 +176,10 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
             _connectTimer?.Cancel();
             _attempt = null;
+            // A server just connected to has rarely sent anything yet: the first read goes straight to the wait, which
+            // looks once before it waits, instead of a receive that would only say so. (An accepted client has mostly
+            // sent its first bytes by the time it is attached, so its first read is a plain receive.)
+            _drained = true;
             Connected();
             attempt.Done.TrySetResult(_socket!.LocalEndPoint!);
         }
