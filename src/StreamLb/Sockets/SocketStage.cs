@@ -78,6 +78,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private bool _writing;
         private bool _abort;
         private bool _sendFailed;
+        private bool _peerFinished;
         private volatile bool _stopped;
 
         // One inlet, one outlet. Not base(stage.Shape), which builds the shape's name as a log source: a string per
@@ -259,6 +260,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             {
                 case SocketError.Success:
                     // End of stream: the peer will send no more (it may still read).
+                    _peerFinished = true;
                     Complete(_stage.Received);
                     CompleteIfDone();
                     return;
@@ -368,7 +370,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         private void ShutdownSend()
         {
-            if (_isConnected)
+            // After the peer's FIN, with nothing left unread, the close that follows at once sends FIN just as well.
+            if (_isConnected && !_peerFinished)
             {
                 try
                 {
