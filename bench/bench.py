@@ -528,6 +528,25 @@ def summarize(results):
     return rows
 
 
+def paired(results):
+    """Per load, each round's StreamLb figure over the other proxy's in the same round (measured seconds apart), as
+    median (lowest–highest) over the rounds: a machine whose speed drifts between rounds moves these less than it
+    moves the ratio of the medians in the main table, which may take each proxy's median from a different round."""
+    head = ["load", "figure", "StreamLb/nginx by round", "StreamLb/HAProxy by round"]
+    body = []
+    for key, title, unit, _ in LOADS:
+        per = results[key]
+        if not per["nginx"]:
+            continue
+        field, figure = ("kib_per_conn", "RSS per idle connection") if key == "e" else ("cpu_us_per_unit", f"proxy CPU per {unit}")
+        cells = []
+        for other in ("nginx", "haproxy"):
+            rs = [r for r in (ratio(s[field], o[field]) for s, o in zip(per["streamlb"], per[other])) if r is not None]
+            cells.append(f"{median(rs):.2f} ({min(rs):.2f}–{max(rs):.2f})" if rs else "–")
+        body.append([title, figure] + cells)
+    return head, body
+
+
 def table(rows):
     head = ["load", "figure", "nginx", "HAProxy", "StreamLb", "StreamLb/nginx", "StreamLb/HAProxy"]
     body = []
@@ -564,7 +583,7 @@ def machine():
     }
 
 
-def write_markdown(path, info, tls, head, body, rounds_done, loadavg):
+def write_markdown(path, info, tls, head, body, rounds_done, loadavg, by_round):
     lines = [
         "# StreamLb beside nginx and HAProxy",
         "",
@@ -590,6 +609,17 @@ def write_markdown(path, info, tls, head, body, rounds_done, loadavg):
         "| " + " | ".join(["---", "---"] + ["---:"] * (len(head) - 2)) + " |",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in body]
+    pair_head, pair_body = by_round
+    lines += [
+        "",
+        "The same ratios paired by round: each round's StreamLb figure over the other proxy's in that round (run "
+        "seconds apart), median (lowest–highest) over the rounds. The machine's speed drifts between rounds, and the "
+        "ratio of medians above may take each proxy's median from a different round; these pairs are less moved by it.",
+        "",
+        "| " + " | ".join(pair_head) + " |",
+        "| " + " | ".join(["---", "---"] + ["---:"] * (len(pair_head) - 2)) + " |",
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in pair_body]
     lines += [
         "",
         f"Loads: (a) `wrk -t1 -c{CONNS} -d{SECONDS}s` of a 100-byte file over keep-alive; (b) the same with "
@@ -682,11 +712,14 @@ def main():
 
         rows = summarize(results)
         head, body = table(rows)
+        by_round = paired(results)
         print()
         print_table(head, body)
+        print()
+        print_table(*by_round)
         info = machine()
         os.makedirs(RESULTS, exist_ok=True)
-        write_markdown(os.path.join(RESULTS, "latest.md"), info, tls, head, body, rounds_done, loadavg)
+        write_markdown(os.path.join(RESULTS, "latest.md"), info, tls, head, body, rounds_done, loadavg, by_round)
         write_chart(os.path.join(RESULTS, "latest.png"), rows, rounds_done)
         with open(os.path.join(RESULTS, "latest.json"), "w") as f:
             json.dump({"machine": info, "tls": tls, "results": results}, f, indent=1)
