@@ -184,7 +184,7 @@ public sealed class ConnectionActor : ActorBase
         {
             case HandshakeDone done:
                 CancelTimeout();
-                if (done.Session is not null)
+                if (done.Session is not null && _log.IsDebugEnabled)
                     _log.Debug("{0} client {1}: TLS handshake done ({2})", _id, _client.RemoteAddress, done.Session);
                 _pickStarted = Stopwatch.GetTimestamp();
                 Pick();
@@ -279,7 +279,8 @@ public sealed class ConnectionActor : ActorBase
         switch (message)
         {
             case UpstreamConnected:
-                _log.Debug("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
+                if (_log.IsDebugEnabled)
+                    _log.Debug("{0} client {1} → {2} upstream \"{3}\" server {4}", _id, _client.RemoteAddress, _client.LocalAddress, _upstream, _server);
                 _state = State.Relaying;
                 return true;
             case UpstreamFailed failed when Unwrap(failed.Error) is SocketStageStoppedException:
@@ -359,16 +360,12 @@ public sealed class ConnectionActor : ActorBase
     /// <summary>The relay ended after the upstream was connected: log how, and stop.</summary>
     private void Ended(RelayResult result)
     {
-        var how = result.Error switch
-        {
-            null => "closed",
-            IdleTimeoutException e => $"timed out: {e.Message}",
-            { } e => $"closed with an error: {Describe(e)}",
-        };
-        // An orderly end is routine (debug, like an access log line); a timeout or an error is worth an info line.
-        _log.Log(result.Error is null ? LogLevel.DebugLevel : LogLevel.InfoLevel,
-            "{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
-            [_id, _client.RemoteAddress, _server, how, result.BytesFromClient, result.BytesFromUpstream]);
+        // An orderly end is routine (debug, like an access log line); a timeout or an error is worth an info line. The
+        // line's arguments are only made when it is written (at the default level, not for an orderly end).
+        var level = result.Error is null ? LogLevel.DebugLevel : LogLevel.InfoLevel;
+        if (_log.IsEnabled(level))
+            _log.Log(level, "{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
+                [_id, _client.RemoteAddress, _server, Describe(result), result.BytesFromClient, result.BytesFromUpstream]);
         Context.Stop(Self);
     }
 
@@ -443,6 +440,13 @@ public sealed class ConnectionActor : ActorBase
             error = single;
         return error;
     }
+
+    private static string Describe(RelayResult ended) => ended.Error switch
+    {
+        null => "closed",
+        IdleTimeoutException e => $"timed out: {e.Message}",
+        { } e => $"closed with an error: {Describe(e)}",
+    };
 
     private static string Describe(Exception error)
     {
