@@ -15,6 +15,9 @@ namespace StreamLb.Host;
 /// <summary><c>streamlb run</c>: load and check the config, then run the node until SIGTERM or Ctrl+C.</summary>
 public static class RunCommand
 {
+    /// <summary>How long the listeners may take to bind once the node starts them.</summary>
+    private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(30);
+
     public static async Task<int> RunAsync(CommandLine commandLine)
     {
         using var loggerFactory = LoggerFactory.Create(ConfigureLogging);
@@ -73,7 +76,16 @@ public static class RunCommand
             using var host = builder.Build();
             log.LogInformation("config {File} loaded: {Servers} server block(s), {Upstreams} upstream(s); cluster {Host}:{Port}, seeds [{Seeds}]",
                 configFile, config.Servers.Count, config.Upstreams.Count, cluster.Host, cluster.Port, string.Join(", ", cluster.Seeds));
-            await host.RunAsync().ConfigureAwait(false);
+            await host.StartAsync().ConfigureAwait(false);
+            // As nginx does, a node that cannot listen on every address of its config does not run without it: the
+            // listener has logged why (the address in use, say); the node stops and the program fails.
+            if (!await Listening(running, log).ConfigureAwait(false))
+            {
+                await host.StopAsync().ConfigureAwait(false);
+                return 1;
+            }
+
+            await host.WaitForShutdownAsync().ConfigureAwait(false);
             return 0;
         }
         finally
@@ -103,6 +115,22 @@ public static class RunCommand
         }
 
         return CommandLine.DefaultConfig;
+    }
+
+    /// <summary>Whether every listener of the node is bound; the node listens once its balancers answered (bounded).</summary>
+    private static async Task<bool> Listening(RunningNode running, ILogger log)
+    {
+        var node = running.Node!;
+        try
+        {
+            await node.WhenBound(node.Options.WarmUpTimeout + ListenTimeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e)
+        {
+            log.LogCritical("not listening: {Reason}; stopping", e.Message);
+            return false;
+        }
     }
 
     private static async Task<List<EchoServer>> StartDemoBackends(StreamConfig config, ILoggerFactory loggerFactory, ILogger log)

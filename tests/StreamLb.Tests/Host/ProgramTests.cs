@@ -42,6 +42,36 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task A_node_that_cannot_listen_on_an_address_of_its_config_says_why_and_exits_with_an_error()
+    {
+        // The port is taken (and kept) by this test: the node's listener cannot bind it.
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var folder = Directory.CreateTempSubdirectory("streamlb-taken-");
+        try
+        {
+            var config = Path.Combine(folder.FullName, "taken.conf");
+            File.WriteAllText(config, $$"""
+                stream {
+                    upstream backend { server 127.0.0.1:9; }
+                    server { listen 127.0.0.1:{{port}}; proxy_pass backend; }
+                }
+                """);
+
+            await using var node = NodeProcess.Start(folder.FullName, "run", "-c", config, "--admin", "off", "--cluster-port", "0");
+            var exitCode = await node.WaitForExit(Startup);
+
+            Assert.Equal(1, exitCode);
+            Assert.Contains($"not listening: cannot listen on 127.0.0.1:{port}", node.Output);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Check_prints_ok_for_a_good_config_and_every_error_with_file_and_line_for_a_bad_one()
     {
         var folder = Directory.CreateTempSubdirectory("streamlb-check-");
