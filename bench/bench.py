@@ -583,6 +583,12 @@ def machine():
     }
 
 
+def markdown_table(head, body):
+    """Lines of a Markdown table: two text columns, then right-aligned figures."""
+    return (["| " + " | ".join(head) + " |", "| " + " | ".join(["---", "---"] + ["---:"] * (len(head) - 2)) + " |"]
+            + ["| " + " | ".join(r) + " |" for r in body])
+
+
 def write_markdown(path, info, tls, head, body, rounds_done, loadavg, by_round):
     lines = [
         "# StreamLb beside nginx and HAProxy",
@@ -605,21 +611,16 @@ def write_markdown(path, info, tls, head, body, rounds_done, loadavg, by_round):
         "Memory per idle connection is the growth of VmRSS while the idle connections are held, divided by their "
         "number. Ratios above 1 mean StreamLb is higher (for CPU, latency and memory: worse; for rates: better).",
         "",
-        "| " + " | ".join(head) + " |",
-        "| " + " | ".join(["---", "---"] + ["---:"] * (len(head) - 2)) + " |",
     ]
-    lines += ["| " + " | ".join(r) + " |" for r in body]
-    pair_head, pair_body = by_round
+    lines += markdown_table(head, body)
     lines += [
         "",
         "The same ratios paired by round: each round's StreamLb figure over the other proxy's in that round (run "
         "seconds apart), median (lowest–highest) over the rounds. The machine's speed drifts between rounds, and the "
         "ratio of medians above may take each proxy's median from a different round; these pairs are less moved by it.",
         "",
-        "| " + " | ".join(pair_head) + " |",
-        "| " + " | ".join(["---", "---"] + ["---:"] * (len(pair_head) - 2)) + " |",
     ]
-    lines += ["| " + " | ".join(r) + " |" for r in pair_body]
+    lines += markdown_table(*by_round)
     lines += [
         "",
         f"Loads: (a) `wrk -t1 -c{CONNS} -d{SECONDS}s` of a 100-byte file over keep-alive; (b) the same with "

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using StreamLb.Host;
+using StreamLb.Tests.Configuration;
 using StreamLb.Tests.Integration;
 using Xunit;
 
@@ -48,27 +49,19 @@ public sealed class ProgramTests
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         taken.Start();
         var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
-        var folder = Directory.CreateTempSubdirectory("streamlb-taken-");
-        try
-        {
-            var config = Path.Combine(folder.FullName, "taken.conf");
-            File.WriteAllText(config, $$"""
-                stream {
-                    upstream backend { server 127.0.0.1:9; }
-                    server { listen 127.0.0.1:{{port}}; proxy_pass backend; }
-                }
-                """);
+        using var folder = new TempFolder();
+        var config = folder.Write("taken.conf", $$"""
+            stream {
+                upstream backend { server 127.0.0.1:9; }
+                server { listen 127.0.0.1:{{port}}; proxy_pass backend; }
+            }
+            """);
 
-            await using var node = NodeProcess.Start(folder.FullName, "run", "-c", config, "--admin", "off", "--cluster-port", "0");
-            var exitCode = await node.WaitForExit(Startup);
+        await using var node = NodeProcess.Start(folder.Root, "run", "-c", config, "--admin", "off", "--cluster-port", "0");
+        var exitCode = await node.WaitForExit(Startup);
 
-            Assert.Equal(1, exitCode);
-            Assert.Contains($"not listening: cannot listen on 127.0.0.1:{port}", node.Output);
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"not listening: cannot listen on 127.0.0.1:{port}", node.Output);
     }
 
     [Fact]
