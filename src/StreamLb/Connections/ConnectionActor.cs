@@ -117,18 +117,17 @@ public sealed class ConnectionActor : ActorBase
     }
 
     /// <summary>
-    /// Tells this actor how <paramref name="task"/> ended (the handshake, the upstream connect, the relay), as PipeTo
-    /// does, but with one continuation and no await: a failure is read, not rethrown (the connect of a client that
-    /// leaves while it is under way fails on most connections of a load like <c>openssl s_time</c>).
+    /// Tells this actor how <paramref name="outcome"/> ended (the handshake, the upstream connect, the relay), as PipeTo
+    /// does, but told on the stage's thread, with no task continuation and no await: a failure is read, not rethrown
+    /// (the connect of a client that leaves while it is under way fails on most connections of a load like
+    /// <c>openssl s_time</c>).
     /// </summary>
-    private void TellWhenDone<T>(Task<T> task, Func<T, object> success, Func<Exception, object> failure)
+    private void TellWhenDone<T>(StageOutcome<T> outcome, Func<T, object> success, Func<Exception, object> failure)
     {
         var self = Self;
-        task.ContinueWith(
-            done => self.Tell(done.IsCompletedSuccessfully
-                ? success(done.Result)
-                : failure(done.Exception?.InnerException ?? done.Exception ?? (Exception)new TaskCanceledException(done))),
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        outcome.WhenDone(done => self.Tell(done.IsCompletedSuccessfully
+            ? success(done.Result)
+            : failure(done.Exception?.InnerException ?? done.Exception ?? (Exception)new TaskCanceledException(done))));
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ namespace StreamLb.Connections;
 public sealed class ConnectionGraph
 {
     // Kept as the fused graph itself: the materializer fuses anything else again, on every connection.
-    private readonly Fusing.FusedGraph<ClosedShape, (SocketConnector Client, Task<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream)> _graph;
+    private readonly Fusing.FusedGraph<ClosedShape, (SocketConnector Client, StageOutcome<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream)> _graph;
 
     public ConnectionGraph(ListenerSettings settings)
     {
@@ -25,14 +25,14 @@ public sealed class ConnectionGraph
             .JoinMat(SocketStage.Create(), Keep.Both);
         var client = SocketStage.Create();
         var graph = settings.Tls is { } tls
-            ? client.JoinMaterialized(TlsServerStage.Create(tls), (socket, handshake) => (socket, (Task<TlsSessionInfo>?)handshake))
+            ? client.JoinMaterialized(TlsServerStage.Create(tls), (socket, handshake) => (socket, (StageOutcome<TlsSessionInfo>?)handshake))
                 .JoinMaterialized(relay, (a, b) => (a.socket, a.Item2, b.Item1, b.Item2))
-            : client.JoinMaterialized(relay, (socket, b) => (socket, (Task<TlsSessionInfo>?)null, b.Item1, b.Item2));
+            : client.JoinMaterialized(relay, (socket, b) => (socket, (StageOutcome<TlsSessionInfo>?)null, b.Item1, b.Item2));
         _graph = Fusing.Aggressive(graph);
     }
 
     /// <summary>Starts the graph for an accepted client socket, which it owns from now on.</summary>
-    public (Task<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream) Run(Socket client, IMaterializer materializer)
+    public (StageOutcome<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream) Run(Socket client, IMaterializer materializer)
     {
         var (clientSocket, handshake, relay, upstream) = materializer.Materialize(_graph);
         clientSocket.Attach(client);

@@ -121,7 +121,8 @@ public sealed class StreamLbNode
                     PickTimeout = Options.PickTimeout,
                     PickLatency = PickLatency,
                 };
-                listeners.Add(System.ActorOf(ListenerActor.Props(settings, NextConnectionNumber), $"listener-{listeners.Count + 1}"));
+                // On the relay dispatcher: an accept's completion runs the listener, and the new connection, on its thread.
+                listeners.Add(System.ActorOf(RelayDispatcher.On(System, ListenerActor.Props(settings, NextConnectionNumber)), $"listener-{listeners.Count + 1}"));
             }
         }
 

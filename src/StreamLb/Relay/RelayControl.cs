@@ -1,3 +1,5 @@
+using StreamLb.Connections;
+
 namespace StreamLb.Relay;
 
 /// <summary>
@@ -6,11 +8,15 @@ namespace StreamLb.Relay;
 /// </summary>
 public sealed class RelayControl
 {
-    private readonly TaskCompletionSource<Action<Exception?>> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<RelayResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _gate = new();
+
+    // The started stage's way to stop (safe from any thread); until then, whether a stop was asked and with what.
+    private Action<Exception?>? _stop;
+    private bool _stopAsked;
+    private Exception? _abortWith;
 
     /// <summary>Completes when the relay stopped, whether it ended cleanly or not; never faults.</summary>
-    public Task<RelayResult> Completion => _completion.Task;
+    public StageOutcome<RelayResult> Completion { get; } = new();
 
     /// <summary>Closes both sides in an orderly way (FIN, TLS close_notify); the relay then completes.</summary>
     public void Close() => Stop(null);
@@ -20,16 +26,43 @@ public sealed class RelayControl
 
     private void Stop(Exception? abortWith)
     {
-        if (!_completion.Task.IsCompleted)
-            _started.Task.ContinueWith(t => t.Result(abortWith), TaskContinuationOptions.ExecuteSynchronously);
+        if (Completion.Task.IsCompleted)
+            return;
+        Action<Exception?>? stop;
+        lock (_gate)
+        {
+            stop = _stop;
+            if (stop is null)
+            {
+                // Before the stage started: it stops as soon as it does, as first asked.
+                if (!_stopAsked)
+                    (_stopAsked, _abortWith) = (true, abortWith);
+                return;
+            }
+        }
+
+        stop(abortWith);
     }
 
-    internal void Started(Action<Exception?> stop) => _started.TrySetResult(stop);
+    internal void Started(Action<Exception?> stop)
+    {
+        Exception? abortWith;
+        lock (_gate)
+        {
+            _stop = stop;
+            if (!_stopAsked)
+                return;
+            abortWith = _abortWith;
+        }
+
+        stop(abortWith);
+    }
 
     internal void Stopped(RelayResult result)
     {
         // A stage that never started still answers Close and Abort: there is nothing left to stop.
-        _started.TrySetResult(_ => { });
-        _completion.TrySetResult(result);
+        lock (_gate)
+            _stop ??= static _ => { };
+        Completion.TrySetResult(result);
     }
 }

@@ -19,9 +19,10 @@ public static class RelayDispatcher
     public const string Executor = $"{nameof(StreamLb)}.{nameof(Relay)}.{nameof(CallerRunsExecutorConfigurator)}, {nameof(StreamLb)}";
 
     /// <summary>
-    /// Puts <paramref name="props"/> on this dispatcher when the system has it: for the actors on a pick's way (the
-    /// connection actor, the ledger, the balancer), so a message between them runs on the thread that sent it
-    /// instead of waiting for a pool thread to wake. None of them blocks.
+    /// Puts <paramref name="props"/> on this dispatcher when the system has it: for the actors on a connection's way
+    /// (the listener, the connection actor, the ledger, the balancer), so a message between them runs on the thread
+    /// that sent it instead of waiting for a pool thread to wake: a connection is accepted, handshaken, picked for,
+    /// relayed and ended on the socket engine's thread, as in an event loop. None of them blocks.
     /// </summary>
     public static Props On(ActorSystem system, Props props) =>
         system.Dispatchers.HasDispatcher(Id) ? props.WithDispatcher(Id) : props;

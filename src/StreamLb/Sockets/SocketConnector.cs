@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using StreamLb.Connections;
 
 namespace StreamLb.Sockets;
 
@@ -11,11 +12,12 @@ namespace StreamLb.Sockets;
 /// </summary>
 public sealed class SocketConnector
 {
-    private readonly TaskCompletionSource<Action<ConnectAttempt>> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<EndPoint> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Attempts handed to the stage that it has not taken yet, and why it stopped, once it has.
+    // Attempts handed to the stage that it has not taken yet; how the started stage takes one; why it stopped, once
+    // it has. Guarded by the list.
     private readonly List<ConnectAttempt> _handedOver = [];
+    private Action<ConnectAttempt>? _take;
     private Exception? _stopped;
 
     /// <summary>The local address once the socket is connected; faults if the stage stopped before that.</summary>
@@ -25,27 +27,42 @@ public sealed class SocketConnector
     /// Connects to <paramref name="remote"/> and completes with the local address; faults if the connect failed or took
     /// longer than <paramref name="timeout"/> (zero: no limit), or if the stage stopped or is connected already.
     /// </summary>
-    public Task<EndPoint> Connect(EndPoint remote, TimeSpan timeout) => HandOver(new ConnectAttempt(remote, timeout));
+    public StageOutcome<EndPoint> Connect(EndPoint remote, TimeSpan timeout) => HandOver(new ConnectAttempt(remote, timeout));
 
     /// <summary>Hands the stage a socket a listener accepted: the stage owns it from now on.</summary>
     public void Attach(Socket accepted) => HandOver(new ConnectAttempt(null, TimeSpan.Zero, accepted));
 
-    private Task<EndPoint> HandOver(ConnectAttempt attempt)
+    private StageOutcome<EndPoint> HandOver(ConnectAttempt attempt)
     {
+        Action<ConnectAttempt>? take;
+        Exception? stopped;
         lock (_handedOver)
         {
-            if (_stopped is null)
+            (take, stopped) = (_take, _stopped);
+            if (stopped is null)
                 _handedOver.Add(attempt);
         }
 
-        if (_stopped is { } reason)
-            attempt.Fail(reason);
+        if (stopped is not null)
+            attempt.Fail(stopped);
         else
-            _started.Task.ContinueWith(t => t.Result(attempt), TaskContinuationOptions.ExecuteSynchronously);
-        return attempt.Done.Task;
+            take?.Invoke(attempt); // else the stage takes it when it starts
+        return attempt.Done;
     }
 
-    internal void Started(Action<ConnectAttempt> connect) => _started.TrySetResult(connect);
+    /// <summary>The stage started: <paramref name="take"/> (safe from any thread) takes every attempt handed over from now on, and those handed over before.</summary>
+    internal void Started(Action<ConnectAttempt> take)
+    {
+        ConnectAttempt[] waiting;
+        lock (_handedOver)
+        {
+            _take = take;
+            waiting = _handedOver.Count == 0 ? [] : [.. _handedOver];
+        }
+
+        foreach (var attempt in waiting)
+            take(attempt);
+    }
 
     /// <summary>The stage takes an attempt to carry it out; false if it was failed already because the stage stopped.</summary>
     internal bool Take(ConnectAttempt attempt)
@@ -80,7 +97,7 @@ public sealed class SocketConnector
 
         public Socket? Accepted { get; } = accepted;
 
-        public TaskCompletionSource<EndPoint> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public StageOutcome<EndPoint> Done { get; } = new();
 
         public void Fail(Exception reason)
         {

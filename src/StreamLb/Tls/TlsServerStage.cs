@@ -4,6 +4,7 @@ using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
+using StreamLb.Connections;
 
 namespace StreamLb.Tls;
 
@@ -11,8 +12,8 @@ namespace StreamLb.Tls;
 /// Server-side TLS as an Akka.Streams stage around <see cref="SslStream"/> (Akka.Streams 1.5 has none).
 /// Cipher text from the client comes in on <c>in1</c> and plain text goes out on <c>out1</c>; plain text for the client
 /// comes in on <c>in2</c> and leaves encrypted on <c>out2</c>. Plain text completing sends close_notify; the client's
-/// close_notify or FIN completes the plain output (half-close passes through). The materialized task completes when
-/// the handshake does, or fails with its error.
+/// close_notify or FIN completes the plain output (half-close passes through). The materialized outcome completes
+/// when the handshake does, or fails with its error.
 /// <para>
 /// SslStream runs on the stage's own thread: its transport (<see cref="CipherPipe"/>) completes reads synchronously
 /// when a handler delivers cipher text and takes writes at once, so a record is decrypted or encrypted inside the
@@ -24,7 +25,7 @@ namespace StreamLb.Tls;
 /// plain text is encrypted straight from the element's array.
 /// </para>
 /// </summary>
-public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, Task<TlsSessionInfo>>
+public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, StageOutcome<TlsSessionInfo>>
 {
     /// <summary>Largest plain-text chunk read at once: one full TLS record.</summary>
     private const int ReadSize = 16 * 1024;
@@ -45,19 +46,19 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
     public override BidiShape<ByteString, ByteString, ByteString, ByteString> Shape { get; }
 
     /// <summary>The stage as a BidiFlow to join onto a client connection: cipher side first, plain side second.</summary>
-    public static BidiFlow<ByteString, ByteString, ByteString, ByteString, Task<TlsSessionInfo>> Create(SslServerAuthenticationOptions options) =>
+    public static BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Create(SslServerAuthenticationOptions options) =>
         BidiFlow.FromGraph(new TlsServerStage(options));
 
-    public override ILogicAndMaterializedValue<Task<TlsSessionInfo>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    public override ILogicAndMaterializedValue<StageOutcome<TlsSessionInfo>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
-        var handshake = new TaskCompletionSource<TlsSessionInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
-        return new LogicAndMaterializedValue<Task<TlsSessionInfo>>(new Logic(this, handshake), handshake.Task);
+        var handshake = new StageOutcome<TlsSessionInfo>();
+        return new LogicAndMaterializedValue<StageOutcome<TlsSessionInfo>>(new Logic(this, handshake), handshake);
     }
 
     private sealed class Logic : GraphStageLogic
     {
         private readonly TlsServerStage _stage;
-        private readonly TaskCompletionSource<TlsSessionInfo> _handshake;
+        private readonly StageOutcome<TlsSessionInfo> _handshake;
         private readonly Queue<ByteString> _cipherToSend = new();
         private readonly Action _resumeRead;
         private readonly Action _resumeWrite;
@@ -85,7 +86,7 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
 
         // Two inlets and two outlets. Not base(stage.Shape): that builds the shape's name as a log source, a string
         // per connection, and this stage does not log.
-        public Logic(TlsServerStage stage, TaskCompletionSource<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
+        public Logic(TlsServerStage stage, StageOutcome<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
         {
             _stage = stage;
             _handshake = handshake;

@@ -170,11 +170,11 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
         received.Request(10);
 
         // Not connected: nothing arrives, and the stage carries on after the failed connect.
-        var refused = await Assert.ThrowsAsync<SocketException>(() => connector.Connect(new IPEndPoint(IPAddress.Loopback, ClosedPort()), TimeSpan.FromSeconds(10)).WaitAsync(Patience));
+        var refused = await Assert.ThrowsAsync<SocketException>(() => connector.Connect(new IPEndPoint(IPAddress.Loopback, ClosedPort()), TimeSpan.FromSeconds(10)).Task.WaitAsync(Patience));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
         received.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
-        await connector.Connect(new IPEndPoint(IPAddress.Loopback, backend.Port), TimeSpan.FromSeconds(10)).WaitAsync(Patience);
+        await connector.Connect(new IPEndPoint(IPAddress.Loopback, backend.Port), TimeSpan.FromSeconds(10)).Task.WaitAsync(Patience);
         send.SendNext(ByteString.FromString("second try"));
         send.SendComplete();
         Assert.Equal("second try", received.ExpectNext(Patience).ToString());
@@ -189,7 +189,7 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
         received.Cancel();
         await Assert.ThrowsAnyAsync<IOException>(() => connector.Connected.WaitAsync(Patience));
 
-        await Assert.ThrowsAsync<SocketStageStoppedException>(() => connector.Connect(new IPEndPoint(IPAddress.Loopback, ClosedPort()), TimeSpan.Zero).WaitAsync(Patience));
+        await Assert.ThrowsAsync<SocketStageStoppedException>(() => connector.Connect(new IPEndPoint(IPAddress.Loopback, ClosedPort()), TimeSpan.Zero).Task.WaitAsync(Patience));
     }
 
     private static int ClosedPort()

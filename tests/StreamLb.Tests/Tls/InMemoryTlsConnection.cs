@@ -54,7 +54,7 @@ internal sealed class InMemoryTlsConnection<TPlain> : IAsyncDisposable
             .JoinMaterialized(plain, Keep.Both)
             .Run(materializer);
         var client = new SslStream(new ChannelStream(toClient.Reader, toServer.Writer), leaveInnerStreamOpen: false);
-        return new InMemoryTlsConnection<TPlain>(client, toServer.Writer, handshake, plainValue, cipherOutDone);
+        return new InMemoryTlsConnection<TPlain>(client, toServer.Writer, handshake.Task, plainValue, cipherOutDone);
     }
 
     public Task AuthenticateAsync() => Client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
