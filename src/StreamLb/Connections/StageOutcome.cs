@@ -16,7 +16,9 @@ public sealed class StageOutcome<T>
     private readonly TaskCompletionSource<T> _task = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Action<Task<T>>? _observer;
 
-    /// <summary>Completes (or faults) with the outcome; its continuations run on the thread pool, never on the stage's thread.</summary>
+    /// <summary>
+    /// Completes (or faults) with the outcome; its continuations run on the thread pool, never on the stage's thread.
+    /// </summary>
     public Task<T> Task => _task.Task;
 
     /// <summary>

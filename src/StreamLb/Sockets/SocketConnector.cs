@@ -50,7 +50,10 @@ public sealed class SocketConnector
         return attempt.Done;
     }
 
-    /// <summary>The stage started: <paramref name="take"/> (safe from any thread) takes every attempt handed over from now on, and those handed over before.</summary>
+    /// <summary>
+    /// The stage started: <paramref name="take"/> (safe from any thread) takes every attempt handed over from now on, and
+    /// those handed over before.
+    /// </summary>
     internal void Started(Action<ConnectAttempt> take)
     {
         ConnectAttempt[] waiting;
