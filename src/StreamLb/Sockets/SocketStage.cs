@@ -81,6 +81,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private bool _peerFinished;
         private volatile bool _stopped;
 
+        // A socket the stopped stage shut down while a receive was still waiting for data: closed once that wait ends.
+        private Socket? _closeAfterWait;
+
         // One inlet, one outlet. Not base(stage.Shape), which builds the shape's name as a log source: a string per
         // stage and connection, and this stage does not log.
         public Logic(SocketStage stage, SocketConnector connector) : base(inCount: 1, outCount: 1)
@@ -110,7 +113,14 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         public override void PreStart()
         {
             // Socket completions run on the socket engine's or the pool's threads; they come back through callbacks.
-            _onReadable = WhileRunning(GetAsyncCallback(OnReadable));
+            var onReadable = GetAsyncCallback(OnReadable);
+            _onReadable = () =>
+            {
+                if (!_stopped)
+                    onReadable();
+                else
+                    Interlocked.Exchange(ref _closeAfterWait, null)?.Dispose();
+            };
             _onSent = WhileRunning(GetAsyncCallback(OnSent));
             _onConnected = WhileRunning(GetAsyncCallback(OnConnectDone));
             _connector.Started(GetAsyncCallback<SocketConnector.ConnectAttempt>(StartConnect));
@@ -415,6 +425,11 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             {
                 if (_abort && _isConnected)
                     socket.LingerState = new LingerOption(true, 0);
+                else if (_waiting)
+                {
+                    CloseAfterWait(socket);
+                    return;
+                }
             }
             catch (SocketException)
             {
@@ -422,6 +437,21 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             }
 
             socket.Dispose();
+        }
+
+        /// <summary>
+        /// Closes a socket whose receive still waits for data (the relay ended from the other side) once that wait has
+        /// ended. Closing at once would abort the receive, and .NET completes an aborted receive on a pool thread: a
+        /// thread woken for every such connection. Shutting both directions down ends the wait at once (as the end of
+        /// the stream, on the socket engine's thread) and sends FIN as the close would have; the close follows there.
+        /// </summary>
+        private void CloseAfterWait(Socket socket)
+        {
+            Volatile.Write(ref _closeAfterWait, socket);
+            socket.Shutdown(SocketShutdown.Both);
+            // The wait may have ended before it could see the socket to close: then close it here.
+            if (_waitingForData.IsCompleted)
+                Interlocked.Exchange(ref _closeAfterWait, null)?.Dispose();
         }
     }
 }

@@ -200,6 +200,43 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
     }
 
     [Fact]
+    public async Task A_stage_that_stops_while_its_receive_waits_for_data_still_closes_its_socket()
+    {
+        var peerSawEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var testDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async socket =>
+        {
+            await RawBackend.ReadToEndAsync(new NetworkStream(socket));
+            peerSawEnd.TrySetResult();
+            await testDone.Task; // the peer keeps its side open
+        });
+        var (send, received, connected) = Connect(backend.Port);
+        var local = (IPEndPoint)await connected.WaitAsync(Patience);
+        received.Request(1); // nothing comes: the stage waits for data
+
+        send.SendComplete();
+        await peerSawEnd.Task.WaitAsync(Patience);
+        Assert.True(HeldByThisProcess(local));
+        received.Cancel(); // both directions done: the stage stops while its receive still waits
+
+        // The kernel lists a socket closed by its process with no inode; no signal says when: ask until it is so.
+        var deadline = DateTime.UtcNow + Patience;
+        while (HeldByThisProcess(local) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        testDone.TrySetResult();
+        Assert.False(HeldByThisProcess(local), $"the socket of {local} is still open");
+    }
+
+    /// <summary>Whether this process still has the TCP socket bound to <paramref name="local"/> open (<c>/proc/net/tcp</c>).</summary>
+    private static bool HeldByThisProcess(IPEndPoint local)
+    {
+        var address = $"{BitConverter.ToUInt32(local.Address.GetAddressBytes()):X8}:{local.Port:X4}";
+        return File.ReadLines("/proc/net/tcp").Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Any(fields => fields[1] == address && fields[9] != "0");
+    }
+
+    [Fact]
     public async Task Nothing_is_read_without_demand()
     {
         // The peer writes until its send would block: it can only ever get as far as the kernel's buffers allow.
