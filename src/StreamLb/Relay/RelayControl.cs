@@ -58,11 +58,6 @@ public sealed class RelayControl
         stop(abortWith);
     }
 
-    internal void Stopped(RelayResult result)
-    {
-        // A stage that never started still answers Close and Abort: there is nothing left to stop.
-        lock (_gate)
-            _stop ??= static _ => { };
-        Completion.TrySetResult(result);
-    }
+    /// <summary>The relay ended; from now on Close and Abort find nothing to stop, also if its stage never started.</summary>
+    internal void Stopped(RelayResult result) => Completion.TrySetResult(result);
 }

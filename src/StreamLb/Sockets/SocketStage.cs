@@ -113,14 +113,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         public override void PreStart()
         {
             // Socket completions run on the socket engine's or the pool's threads; they come back through callbacks.
-            var onReadable = GetAsyncCallback(OnReadable);
-            _onReadable = () =>
-            {
-                if (!_stopped)
-                    onReadable();
-                else
-                    Interlocked.Exchange(ref _closeAfterWait, null)?.Dispose();
-            };
+            _onReadable = WhileRunning(GetAsyncCallback(OnReadable), whenStopped: CloseAfterWaitEnded);
             _onSent = WhileRunning(GetAsyncCallback(OnSent));
             _onConnected = WhileRunning(GetAsyncCallback(OnConnectDone));
             _connector.Started(GetAsyncCallback<SocketConnector.ConnectAttempt>(StartConnect));
@@ -128,10 +121,12 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 _connector.Connect(remote, timeout); // a failure fails the stage (ConnectFailed)
         }
 
-        private Action WhileRunning(Action callback) => () =>
+        private Action WhileRunning(Action callback, Action? whenStopped = null) => () =>
         {
             if (!_stopped)
                 callback();
+            else
+                whenStopped?.Invoke();
         };
 
         private void StartConnect(SocketConnector.ConnectAttempt attempt)
@@ -451,7 +446,10 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             socket.Shutdown(SocketShutdown.Both);
             // The wait may have ended before it could see the socket to close: then close it here.
             if (_waitingForData.IsCompleted)
-                Interlocked.Exchange(ref _closeAfterWait, null)?.Dispose();
+                CloseAfterWaitEnded();
         }
+
+        /// <summary>The wait of a stopped stage ended: closes the socket it left, once, whichever thread gets here first.</summary>
+        private void CloseAfterWaitEnded() => Interlocked.Exchange(ref _closeAfterWait, null)?.Dispose();
     }
 }
