@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using StreamLb.Configuration;
+using StreamLb.Tls;
 
 namespace StreamLb.Host;
 
@@ -25,6 +26,7 @@ public sealed record CommandLine
           --drain-timeout TIME    how long a drained server's connections may go on (default: until they end)
           --stable-after TIME     split-brain resolver: stable membership before unreachable nodes are downed (default 20s)
           --log-level LEVEL       debug (adds a line per relayed connection), info (default), warning or error
+          --tls-engine ENGINE     openssl (the system's libssl 3) or sslstream (.NET's); default: openssl where it loads
         """;
 
     public required string Command { get; init; }
@@ -50,6 +52,8 @@ public sealed record CommandLine
 
     /// <summary>The lowest level logged, by the program and by Akka alike.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    public TlsEngine TlsEngine { get; init; } = TlsEngine.Auto;
 
     /// <summary>Parses <paramref name="args"/>; returns null and sets <paramref name="error"/> when they are wrong.</summary>
     public static CommandLine? Parse(string[] args, out string? error)
@@ -107,6 +111,9 @@ public sealed record CommandLine
                     break;
                 case "--log-level" when LogLevels.TryGetValue(value, out var level):
                     result = result with { LogLevel = level };
+                    break;
+                case "--tls-engine" when value is "openssl" or "sslstream":
+                    result = result with { TlsEngine = value == "openssl" ? TlsEngine.OpenSsl : TlsEngine.SslStream };
                     break;
                 default:
                     return Fail(out error, $"invalid option \"{option} {value}\"");

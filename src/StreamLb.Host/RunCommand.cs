@@ -55,7 +55,7 @@ public static class RunCommand
             {
                 Host = commandLine.ClusterHost, Port = commandLine.ClusterPort, Seeds = commandLine.Seeds, StableAfter = commandLine.StableAfter,
             };
-            var nodeOptions = new NodeOptions { DrainTimeout = commandLine.DrainTimeout };
+            var nodeOptions = new NodeOptions { DrainTimeout = commandLine.DrainTimeout, TlsEngine = commandLine.TlsEngine };
             var running = new RunningNode();
             builder.Services.AddSingleton(running);
             builder.Services.AddAkka(ClusterOptions.SystemName, akka => akka

@@ -71,4 +71,11 @@ internal static class CipherSuiteNames
         suites = selectsByKeyword || named.Count == 0 ? null : named;
         return true;
     }
+
+    /// <summary>A TLS 1.3 suite (named the same by OpenSSL and IANA), set apart from TLS 1.2's list in OpenSSL.</summary>
+    public static bool IsTls13(TlsCipherSuite suite) => suite is TlsCipherSuite.TLS_AES_128_GCM_SHA256
+        or TlsCipherSuite.TLS_AES_256_GCM_SHA384 or TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256;
+
+    /// <summary>OpenSSL's name of one of the known suites.</summary>
+    public static string OpenSslName(TlsCipherSuite suite) => Common.First(c => c.Suite == suite).OpenSsl;
 }

@@ -25,7 +25,7 @@ public sealed class ConnectionGraph
             .JoinMat(SocketStage.Create(), Keep.Both);
         var client = SocketStage.Create();
         var graph = settings.Tls is { } tls
-            ? client.JoinMaterialized(TlsServerStage.Create(tls), (socket, handshake) => (socket, (StageOutcome<TlsSessionInfo>?)handshake))
+            ? client.JoinMaterialized(tls.Stage(), (socket, handshake) => (socket, (StageOutcome<TlsSessionInfo>?)handshake))
                 .JoinMaterialized(relay, (a, b) => (a.socket, a.Item2, b.Item1, b.Item2))
             : client.JoinMaterialized(relay, (socket, b) => (socket, (StageOutcome<TlsSessionInfo>?)null, b.Item1, b.Item2));
         _graph = Fusing.Aggressive(graph);

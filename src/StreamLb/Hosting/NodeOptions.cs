@@ -1,3 +1,4 @@
+using StreamLb.Tls;
 namespace StreamLb.Hosting;
 
 /// <summary>Per-node settings that do not come from the stream configuration.</summary>
@@ -28,4 +29,7 @@ public sealed record NodeOptions
 
     /// <summary>How long a runtime membership change waits for a majority of the nodes (cluster only).</summary>
     public TimeSpan ReplicationTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>What terminates TLS: the system's OpenSSL when it loads (the default), or .NET's SslStream.</summary>
+    public TlsEngine TlsEngine { get; init; } = TlsEngine.Auto;
 }

@@ -20,6 +20,7 @@ namespace StreamLb.Hosting;
 public sealed class StreamLbNode
 {
     private readonly TaskCompletionSource<IReadOnlyList<IActorRef>> _listeners = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<ProxyServerConfig, ServerTls> _tls = new(ReferenceEqualityComparer.Instance);
     private long _connectionNumber;
 
     private StreamLbNode(ActorSystem system, StreamConfig config, NodeOptions options)
@@ -57,6 +58,16 @@ public sealed class StreamLbNode
         }
 
         var node = new StreamLbNode(system, config, options) { Clustered = clustered };
+        // Loaded before anything starts, so that a certificate OpenSSL refuses stops the node at once.
+        foreach (var server in config.Servers.Where(s => s.Tls is not null))
+        {
+            var tls = ServerTls.Create(server.Tls!, options.TlsEngine);
+            node._tls[server] = tls;
+            system.RegisterOnTermination(tls.Dispose);
+        }
+
+        if (node._tls.Count > 0)
+            Logging.GetLogger(system, nameof(StreamLbNode)).Info("TLS by {0}", node._tls.Values.First().Engine);
 
         var settings = new BalancerSettings
         {
@@ -106,7 +117,7 @@ public sealed class StreamLbNode
         var listeners = new List<IActorRef>();
         foreach (var server in Config.Servers)
         {
-            var tls = server.Tls is null ? null : ServerTlsOptions.Create(server.Tls);
+            var tls = _tls.GetValueOrDefault(server);
             foreach (var listen in server.Listens)
             {
                 var settings = new ListenerSettings

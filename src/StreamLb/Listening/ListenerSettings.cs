@@ -1,3 +1,4 @@
+using StreamLb.Tls;
 using System.Net.Security;
 using Akka.Actor;
 using StreamLb.Balancing;
@@ -16,7 +17,7 @@ public sealed record ListenerSettings
     public string? HashKey { get; init; }
 
     /// <summary>Null for a plain TCP <c>listen</c>.</summary>
-    public SslServerAuthenticationOptions? Tls { get; init; }
+    public ServerTls? Tls { get; init; }
 
     /// <summary>The node's name in connection ids and ledger reports.</summary>
     public required string Node { get; init; }

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Authentication;
 using System.Threading.Channels;
 using Akka;
 using Akka.IO;
@@ -11,14 +12,13 @@ using StreamLb.Tls;
 namespace StreamLb.Tests.Tls;
 
 /// <summary>
-/// An <see cref="SslStream"/> client joined to one <see cref="TlsServerStage"/> through two in-memory channels that
+/// An <see cref="SslStream"/> client joined to one TLS server stage (either engine's) through two in-memory channels that
 /// stand for the socket: the client's writes are the stage's cipher input, the stage's cipher output is what the
 /// client reads, and the end of the cipher output reads as the socket's FIN.
 /// </summary>
 internal sealed class InMemoryTlsConnection<TPlain> : IAsyncDisposable
 {
-    private static readonly Lazy<SslServerAuthenticationOptions> ServerOptions = new(() =>
-        ServerTlsOptions.Create(new TlsConfig { CertificatePath = TestCertificate.CertificatePath, KeyPath = TestCertificate.KeyPath }));
+    private static readonly Dictionary<TlsEngine, ServerTls> Servers = [];
 
     private readonly ChannelWriter<ByteString> _toServer;
 
@@ -42,24 +42,39 @@ internal sealed class InMemoryTlsConnection<TPlain> : IAsyncDisposable
     /// <summary>Completes when the stage completes its cipher output (the server's FIN), fails when the stage fails.</summary>
     public Task CipherOutDone { get; }
 
+    /// <summary>The test certificate's server TLS on <paramref name="engine"/>, loaded once per engine.</summary>
+    public static ServerTls Server(TlsEngine engine)
+    {
+        lock (Servers)
+        {
+            if (!Servers.TryGetValue(engine, out var server))
+                Servers[engine] = server = ServerTls.Create(new TlsConfig { CertificatePath = TestCertificate.CertificatePath, KeyPath = TestCertificate.KeyPath }, engine);
+            return server;
+        }
+    }
+
     /// <summary>Starts the stage with <paramref name="plain"/> on its plain side; the client does not handshake yet.</summary>
-    public static InMemoryTlsConnection<TPlain> Start(Flow<ByteString, ByteString, TPlain> plain, IMaterializer materializer)
+    public static InMemoryTlsConnection<TPlain> Start(Flow<ByteString, ByteString, TPlain> plain, IMaterializer materializer, TlsEngine engine) =>
+        Start(plain, materializer, Server(engine));
+
+    public static InMemoryTlsConnection<TPlain> Start(Flow<ByteString, ByteString, TPlain> plain, IMaterializer materializer, ServerTls server)
     {
         var toServer = Channel.CreateBounded<ByteString>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         var toClient = Channel.CreateBounded<ByteString>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         var toClientSink = Flow.Create<ByteString>().WatchTermination(Keep.Right).To(ChannelSink.FromWriter(toClient.Writer, isOwner: true));
         var socket = Flow.FromSinkAndSource(toClientSink, ChannelSource.FromReader(toServer.Reader), Keep.Left);
         var ((cipherOutDone, handshake), plainValue) = socket
-            .JoinMaterialized(TlsServerStage.Create(ServerOptions.Value), Keep.Both)
+            .JoinMaterialized(server.Stage(), Keep.Both)
             .JoinMaterialized(plain, Keep.Both)
             .Run(materializer);
         var client = new SslStream(new ChannelStream(toClient.Reader, toServer.Writer), leaveInnerStreamOpen: false);
         return new InMemoryTlsConnection<TPlain>(client, toServer.Writer, handshake.Task, plainValue, cipherOutDone);
     }
 
-    public Task AuthenticateAsync() => Client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+    public Task AuthenticateAsync(SslProtocols protocols = SslProtocols.None) => Client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
     {
         TargetHost = "localhost",
+        EnabledSslProtocols = protocols,
         RemoteCertificateValidationCallback = (_, _, _, _) => true,
     });
 

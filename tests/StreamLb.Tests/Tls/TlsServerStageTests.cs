@@ -12,19 +12,24 @@ using Xunit.Abstractions;
 
 namespace StreamLb.Tests.Tls;
 
-/// <summary><see cref="TlsServerStage"/> in memory against an <see cref="System.Net.Security.SslStream"/> client: no sockets, no node.</summary>
+/// <summary>
+/// Both TLS server stages (<see cref="NativeTlsServerStage"/> on OpenSSL, <see cref="TlsServerStage"/> on SslStream)
+/// in memory against an <see cref="System.Net.Security.SslStream"/> client: no sockets, no node.
+/// </summary>
 public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akka.loglevel = INFO", output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
     private IMaterializer Materializer => Sys.Materializer();
 
-    private InMemoryTlsConnection<NotUsed> Echo() => InMemoryTlsConnection<NotUsed>.Start(Flow.Create<ByteString>(), Materializer);
+    private InMemoryTlsConnection<NotUsed> Echo(TlsEngine engine) => InMemoryTlsConnection<NotUsed>.Start(Flow.Create<ByteString>(), Materializer, engine);
 
-    [Fact]
-    public async Task The_materialized_task_completes_with_what_the_handshake_agreed_on()
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task The_materialized_task_completes_with_what_the_handshake_agreed_on(TlsEngine engine)
     {
-        await using var connection = Echo();
+        await using var connection = Echo(engine);
         await connection.AuthenticateAsync();
 
         var session = await connection.Handshake.WaitAsync(Patience);
@@ -33,10 +38,12 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         Assert.Equal("localhost", session.ServerName);
     }
 
-    [Fact]
-    public async Task Each_of_many_small_writes_is_echoed_before_the_next()
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task Each_of_many_small_writes_is_echoed_before_the_next(TlsEngine engine)
     {
-        await using var connection = Echo();
+        await using var connection = Echo(engine);
         await connection.AuthenticateAsync();
 
         for (var i = 0; i < 500; i++)
@@ -47,10 +54,12 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         }
     }
 
-    [Fact]
-    public async Task A_MiB_written_in_odd_sized_pieces_comes_back_byte_for_byte()
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task A_MiB_written_in_odd_sized_pieces_comes_back_byte_for_byte(TlsEngine engine)
     {
-        await using var connection = Echo();
+        await using var connection = Echo(engine);
         await connection.AuthenticateAsync();
         var payload = new byte[1024 * 1024];
         new Random(7).NextBytes(payload);
@@ -72,14 +81,16 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         Assert.True(payload.AsSpan().SequenceEqual(echoed), "the echo differs from what was written");
     }
 
-    [Fact]
-    public async Task The_client_close_notify_completes_the_plain_output_while_the_server_goes_on_writing()
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task The_client_close_notify_completes_the_plain_output_while_the_server_goes_on_writing(TlsEngine engine)
     {
         var plain = Flow.FromSinkAndSource(
             Sink.Seq<ByteString>(),
             Source.Queue<ByteString>(4, OverflowStrategy.Backpressure),
             Keep.Both);
-        await using var connection = InMemoryTlsConnection<(Task<IImmutableList<ByteString>>, ISourceQueueWithComplete<ByteString>)>.Start(plain, Materializer);
+        await using var connection = InMemoryTlsConnection<(Task<IImmutableList<ByteString>>, ISourceQueueWithComplete<ByteString>)>.Start(plain, Materializer, engine);
         var (received, toClient) = connection.Plain;
         await connection.AuthenticateAsync();
 
@@ -96,11 +107,13 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         await connection.CipherOutDone.WaitAsync(Patience);
     }
 
-    [Fact]
-    public async Task A_client_FIN_without_close_notify_completes_the_plain_output()
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task A_client_FIN_without_close_notify_completes_the_plain_output(TlsEngine engine)
     {
         var plain = Flow.FromSinkAndSource(Sink.Seq<ByteString>(), Source.Never<ByteString>(), Keep.Left);
-        await using var connection = InMemoryTlsConnection<Task<IImmutableList<ByteString>>>.Start(plain, Materializer);
+        await using var connection = InMemoryTlsConnection<Task<IImmutableList<ByteString>>>.Start(plain, Materializer, engine);
         await connection.AuthenticateAsync();
 
         await connection.Client.WriteAsync("cut short"u8.ToArray());
@@ -110,14 +123,16 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         Assert.Equal("cut short", string.Concat(all.Select(b => b.ToString())));
     }
 
-    [Fact]
-    public async Task Completing_the_plain_input_sends_close_notify_after_the_last_data_and_ends_the_cipher_output()
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task Completing_the_plain_input_sends_close_notify_after_the_last_data_and_ends_the_cipher_output(TlsEngine engine)
     {
         var plain = Flow.FromSinkAndSource(
             Sink.Seq<ByteString>(),
             Source.From([ByteString.FromString("last "), ByteString.FromString("words")]),
             Keep.Left);
-        await using var connection = InMemoryTlsConnection<Task<IImmutableList<ByteString>>>.Start(plain, Materializer);
+        await using var connection = InMemoryTlsConnection<Task<IImmutableList<ByteString>>>.Start(plain, Materializer, engine);
         await connection.AuthenticateAsync();
 
         Assert.Equal("last words", Encoding.ASCII.GetString(await connection.ReadAsync(10).WaitAsync(Patience)));
@@ -132,10 +147,12 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         Assert.Equal("ok", string.Concat(all.Select(b => b.ToString())));
     }
 
-    [Fact]
-    public async Task A_client_that_does_not_speak_tls_fails_the_handshake_and_the_stage()
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task A_client_that_does_not_speak_tls_fails_the_handshake_and_the_stage(TlsEngine engine)
     {
-        await using var connection = Echo();
+        await using var connection = Echo(engine);
 
         await connection.SendRawAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray());
 
@@ -158,7 +175,7 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         }
 
         var plain = Flow.Create<ByteString>().ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Right);
-        await using var connection = InMemoryTlsConnection<UniqueKillSwitch>.Start(plain, Materializer);
+        await using var connection = InMemoryTlsConnection<UniqueKillSwitch>.Start(plain, Materializer, TlsEngine.SslStream);
         await connection.AuthenticateAsync();
         await connection.Handshake.WaitAsync(Patience); // the stage now waits for the client's next record
         AppDomain.CurrentDomain.FirstChanceException += Count;
@@ -176,10 +193,12 @@ public sealed class TlsServerStageTests(ITestOutputHelper output) : TestKit("akk
         Assert.Equal(0, thrown);
     }
 
-    [Fact]
-    public async Task A_client_that_leaves_during_the_handshake_fails_the_materialized_task()
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task A_client_that_leaves_during_the_handshake_fails_the_materialized_task(TlsEngine engine)
     {
-        await using var connection = Echo();
+        await using var connection = Echo(engine);
 
         connection.CloseSending();
 

@@ -1,0 +1,314 @@
+using System.Net.Security;
+using System.Runtime.InteropServices;
+using System.Security.Authentication;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.Streams.Stage;
+using StreamLb.Connections;
+
+namespace StreamLb.Tls;
+
+/// <summary>
+/// Server-side TLS as an Akka.Streams stage over the system's OpenSSL, with the shape and contract of
+/// <see cref="TlsServerStage"/>: cipher text from the client on <c>in1</c>, plain text out on <c>out1</c>; plain text
+/// for the client on <c>in2</c>, cipher text out on <c>out2</c>; plain text completing sends close_notify; the client's
+/// close_notify or FIN completes the plain output; the materialized outcome completes with the handshake.
+/// <para>
+/// The session works on two memory buffers (BIOs): cipher text the client sent is written into one, cipher text to
+/// send is taken from the other. Every call is synchronous and runs inside the handler that brought the bytes or the
+/// demand, so there is no task, no continuation and no buffer of the stage's own: a record is decrypted into a
+/// thread's scratch buffer and copied out, plain text is encrypted straight from the element's array. Cipher text is
+/// pulled only when the session needs more to go on (the handshake, or a read with demand for plain text), and plain
+/// text only once the cipher text of the last write was pushed, so backpressure holds end to end.
+/// </para>
+/// </summary>
+internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, StageOutcome<TlsSessionInfo>>
+{
+    /// <summary>Largest plain-text chunk read at once: one full TLS record.</summary>
+    private const int ReadSize = 16 * 1024;
+
+    // One per thread: a read copies its plain text out before the handler returns.
+    [ThreadStatic]
+    private static byte[]? t_scratch;
+
+    private readonly NativeTlsContext _context;
+
+    public NativeTlsServerStage(NativeTlsContext context)
+    {
+        _context = context;
+        Shape = new BidiShape<ByteString, ByteString, ByteString, ByteString>(CipherIn, PlainOut, PlainIn, CipherOut);
+    }
+
+    public Inlet<ByteString> CipherIn { get; } = new("tls.cipherIn");
+    public Outlet<ByteString> PlainOut { get; } = new("tls.plainOut");
+    public Inlet<ByteString> PlainIn { get; } = new("tls.plainIn");
+    public Outlet<ByteString> CipherOut { get; } = new("tls.cipherOut");
+
+    public override BidiShape<ByteString, ByteString, ByteString, ByteString> Shape { get; }
+
+    public static BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Create(NativeTlsContext context) =>
+        BidiFlow.FromGraph(new NativeTlsServerStage(context));
+
+    public override ILogicAndMaterializedValue<StageOutcome<TlsSessionInfo>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var handshake = new StageOutcome<TlsSessionInfo>();
+        return new LogicAndMaterializedValue<StageOutcome<TlsSessionInfo>>(new Logic(this, handshake), handshake);
+    }
+
+    private sealed unsafe class Logic : GraphStageLogic
+    {
+        private readonly NativeTlsServerStage _stage;
+        private readonly StageOutcome<TlsSessionInfo> _handshake;
+        private readonly Queue<ByteString> _cipherToSend = new();
+        private nint _ssl;
+        private nint _readBio;
+        private nint _writeBio;
+        private bool _handshakeDone;
+        private bool _cipherEnded;
+        private bool _plainInFinished;
+        private bool _closeNotifySent;
+
+        public Logic(NativeTlsServerStage stage, StageOutcome<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
+        {
+            _stage = stage;
+            _handshake = handshake;
+            SetHandler(stage.CipherIn,
+                onPush: () =>
+                {
+                    Receive(Grab(stage.CipherIn));
+                    Advance();
+                },
+                onUpstreamFinish: () =>
+                {
+                    _cipherEnded = true;
+                    Advance();
+                },
+                onUpstreamFailure: FailStage);
+            SetHandler(stage.PlainOut,
+                onPull: Advance,
+                onDownstreamFinish: _ => CompleteIfDone());
+            SetHandler(stage.PlainIn,
+                onPush: () => Write(Grab(stage.PlainIn)),
+                onUpstreamFinish: () =>
+                {
+                    _plainInFinished = true;
+                    if (!_handshakeDone)
+                        CompleteStage(); // nothing to protect yet: just close the socket
+                    else
+                        Continue();
+                },
+                onUpstreamFailure: FailStage);
+            SetHandler(stage.CipherOut,
+                onPull: () =>
+                {
+                    if (_cipherToSend.TryDequeue(out var next))
+                        Push(stage.CipherOut, next);
+                    Continue();
+                },
+                onDownstreamFinish: cause => FailStage(cause as Exception ?? new IOException("the client connection closed")));
+        }
+
+        public override void PreStart()
+        {
+            _ssl = OpenSsl.SSL_new(_stage._context.Handle);
+            if (_ssl == 0)
+                throw new AuthenticationException($"TLS: a new session failed: {OpenSsl.TakeErrors() ?? "out of memory"}");
+            _readBio = OpenSsl.BIO_new(OpenSsl.BIO_s_mem());
+            _writeBio = OpenSsl.BIO_new(OpenSsl.BIO_s_mem());
+            if (_readBio == 0 || _writeBio == 0)
+            {
+                OpenSsl.BIO_free(_readBio);
+                OpenSsl.BIO_free(_writeBio);
+                throw new AuthenticationException($"TLS: a new session failed: {OpenSsl.TakeErrors() ?? "out of memory"}");
+            }
+
+            OpenSsl.SSL_set_bio(_ssl, _readBio, _writeBio); // the session owns both buffers now, and frees them with itself
+            OpenSsl.SSL_set_accept_state(_ssl);
+            Pull(_stage.CipherIn);
+        }
+
+        /// <summary>Hands cipher text from the client to the session.</summary>
+        private void Receive(ByteString cipher)
+        {
+            var bytes = cipher.ToReadOnlySpan();
+            if (bytes.IsEmpty)
+                return;
+            fixed (byte* data = bytes)
+            {
+                if (OpenSsl.BIO_write(_readBio, data, bytes.Length) != bytes.Length)
+                    throw new IOException($"TLS: buffering cipher text failed: {OpenSsl.TakeErrors()}");
+            }
+        }
+
+        /// <summary>
+        /// Moves the cipher-to-plain direction on: the handshake while it runs, then one record's plain text for each
+        /// pull, asking the client socket for more cipher text only when the session has none left to work on.
+        /// </summary>
+        private void Advance()
+        {
+            if (!_handshakeDone)
+            {
+                OpenSsl.ERR_clear_error();
+                var result = OpenSsl.SSL_do_handshake(_ssl);
+                SendPending();
+                if (result != 1)
+                {
+                    var error = OpenSsl.SSL_get_error(_ssl, result);
+                    if (error == OpenSsl.ErrorWantRead && !_cipherEnded)
+                        PullCipher();
+                    else
+                        Fail(error == OpenSsl.ErrorWantRead
+                            ? new AuthenticationException("TLS handshake: the client closed the connection")
+                            : new AuthenticationException($"TLS handshake failed: {Describe(error)}"));
+                    return;
+                }
+
+                _handshakeDone = true;
+                _handshake.TrySetResult(Session());
+                Continue();
+            }
+
+            if (IsClosed(_stage.PlainOut) || !IsAvailable(_stage.PlainOut))
+                return;
+            var scratch = t_scratch ??= GC.AllocateUninitializedArray<byte>(ReadSize, pinned: true);
+            int count;
+            OpenSsl.ERR_clear_error();
+            fixed (byte* buffer = scratch)
+                count = OpenSsl.SSL_read(_ssl, buffer, ReadSize);
+            SendPending(); // a read can answer: a key update, say
+            if (count > 0)
+            {
+                Push(_stage.PlainOut, ByteString.CopyFrom(scratch, 0, count));
+                return;
+            }
+
+            switch (OpenSsl.SSL_get_error(_ssl, count))
+            {
+                case OpenSsl.ErrorWantRead when !_cipherEnded:
+                    PullCipher();
+                    break;
+                case OpenSsl.ErrorWantRead: // FIN without close_notify: the end all the same, as a half-close
+                case OpenSsl.ErrorZeroReturn: // close_notify
+                    Complete(_stage.PlainOut);
+                    CompleteIfDone();
+                    break;
+                case var error:
+                    Fail(new IOException($"TLS read failed: {Describe(error)}"));
+                    break;
+            }
+        }
+
+        private void PullCipher()
+        {
+            if (!IsClosed(_stage.CipherIn) && !HasBeenPulled(_stage.CipherIn))
+                Pull(_stage.CipherIn);
+        }
+
+        private void Write(ByteString plain)
+        {
+            var bytes = plain.ToReadOnlySpan();
+            if (!bytes.IsEmpty)
+            {
+                int written;
+                OpenSsl.ERR_clear_error();
+                fixed (byte* data = bytes)
+                    written = OpenSsl.SSL_write(_ssl, data, bytes.Length);
+                if (written != bytes.Length)
+                {
+                    Fail(new IOException($"TLS write failed: {Describe(OpenSsl.SSL_get_error(_ssl, written))}"));
+                    return;
+                }
+            }
+
+            SendPending();
+            Continue();
+        }
+
+        /// <summary>
+        /// Moves the plain-to-cipher direction on once the cipher text written so far was pushed: the next plain text,
+        /// close_notify after the last, then the end of the cipher output.
+        /// </summary>
+        private void Continue()
+        {
+            if (!_handshakeDone || _cipherToSend.Count > 0)
+                return;
+            if (_closeNotifySent)
+            {
+                if (!IsClosed(_stage.CipherOut))
+                    Complete(_stage.CipherOut);
+                CompleteIfDone();
+            }
+            else if (_plainInFinished)
+            {
+                _closeNotifySent = true;
+                OpenSsl.ERR_clear_error();
+                OpenSsl.SSL_shutdown(_ssl);
+                OpenSsl.ERR_clear_error();
+                SendPending();
+                Continue();
+            }
+            else if (!IsClosed(_stage.PlainIn) && !HasBeenPulled(_stage.PlainIn))
+                Pull(_stage.PlainIn);
+        }
+
+        /// <summary>Takes the cipher text the session produced and pushes it, or queues it behind what waits for demand.</summary>
+        private void SendPending()
+        {
+            for (var pending = OpenSsl.BIO_ctrl_pending(_writeBio); pending > 0; pending = OpenSsl.BIO_ctrl_pending(_writeBio))
+            {
+                var cipher = GC.AllocateUninitializedArray<byte>(pending);
+                fixed (byte* data = cipher)
+                    OpenSsl.BIO_read(_writeBio, data, pending);
+                var element = ByteString.FromBytes(cipher);
+                if (IsClosed(_stage.CipherOut))
+                    continue;
+                if (_cipherToSend.Count == 0 && IsAvailable(_stage.CipherOut))
+                    Push(_stage.CipherOut, element);
+                else
+                    _cipherToSend.Enqueue(element);
+            }
+        }
+
+        private TlsSessionInfo Session()
+        {
+            var protocol = OpenSsl.SSL_version(_ssl) switch
+            {
+                OpenSsl.Tls13Version => SslProtocols.Tls13,
+                OpenSsl.Tls12Version => SslProtocols.Tls12,
+                _ => SslProtocols.None,
+            };
+            var suite = (TlsCipherSuite)OpenSsl.SSL_CIPHER_get_protocol_id(OpenSsl.SSL_get_current_cipher(_ssl));
+            var name = OpenSsl.SSL_get_servername(_ssl, 0);
+            return new TlsSessionInfo(protocol, suite, name == 0 ? null : Marshal.PtrToStringUTF8(name));
+        }
+
+        private string Describe(int error) => error switch
+        {
+            OpenSsl.ErrorSsl => OpenSsl.TakeErrors() ?? "protocol error",
+            OpenSsl.ErrorSyscall => OpenSsl.TakeErrors() ?? "unexpected end of the stream",
+            _ => $"{OpenSsl.TakeErrors() ?? "error"} (SSL_get_error {error})",
+        };
+
+        private void Fail(Exception error)
+        {
+            _handshake.TrySetException(error);
+            FailStage(error);
+        }
+
+        private void CompleteIfDone()
+        {
+            if (IsClosed(_stage.PlainOut) && IsClosed(_stage.CipherOut))
+                CompleteStage();
+        }
+
+        public override void PostStop()
+        {
+            _handshake.TrySetException(new IOException("the TLS stage stopped"));
+            var ssl = _ssl;
+            _ssl = 0;
+            if (ssl != 0)
+                OpenSsl.SSL_free(ssl); // with its buffers
+        }
+    }
+}
