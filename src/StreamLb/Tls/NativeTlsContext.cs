@@ -31,7 +31,7 @@ internal sealed class NativeTlsContext : IDisposable
             if (OpenSsl.SSL_CTX_use_certificate_chain_file(handle, tls.CertificatePath) != 1)
                 throw Failed($"loading the certificate chain \"{tls.CertificatePath}\"");
             if (OpenSsl.SSL_CTX_use_PrivateKey_file(handle, tls.KeyPath, OpenSsl.FiletypePem) != 1)
-                throw Failed($"loading the key \"{tls.KeyPath}\"");
+                throw Failed($"loading the key \"{tls.KeyPath}\" of the certificate \"{tls.CertificatePath}\"");
             if (OpenSsl.SSL_CTX_check_private_key(handle) != 1)
                 throw Failed($"matching the key \"{tls.KeyPath}\" to the certificate \"{tls.CertificatePath}\"");
             var (min, max) = Versions(tls.Protocols);

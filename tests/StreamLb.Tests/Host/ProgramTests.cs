@@ -3,6 +3,7 @@ using System.Text;
 using StreamLb.Host;
 using StreamLb.Tests.Configuration;
 using StreamLb.Tests.Integration;
+using StreamLb.Tls;
 using Xunit;
 
 namespace StreamLb.Tests.Host;
@@ -34,12 +35,23 @@ public sealed class ProgramTests
             var line = await node.WaitForLine("bytes from client", Startup);
             Assert.Contains("↔ server 127.0.0.1:900", line);
             Assert.Contains("SELF-SIGNED DEVELOPMENT certificate", node.Output);
+            Assert.Contains("TLS by OpenSSL 3.", node.Output); // the default engine, where libssl 3 loads
             Assert.True(File.Exists(Path.Combine(folder.FullName, "certs", "server.crt")));
         }
         finally
         {
             folder.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public void The_tls_engine_option_takes_openssl_or_sslstream_and_nothing_else()
+    {
+        Assert.Equal(TlsEngine.Auto, CommandLine.Parse(["run"], out _)!.TlsEngine);
+        Assert.Equal(TlsEngine.OpenSsl, CommandLine.Parse(["run", "--tls-engine", "openssl"], out _)!.TlsEngine);
+        Assert.Equal(TlsEngine.SslStream, CommandLine.Parse(["run", "--tls-engine", "sslstream"], out _)!.TlsEngine);
+        Assert.Null(CommandLine.Parse(["run", "--tls-engine", "schannel"], out var error));
+        Assert.Equal("invalid option \"--tls-engine schannel\"", error);
     }
 
     [Fact]
