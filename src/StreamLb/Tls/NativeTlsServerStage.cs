@@ -132,7 +132,7 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
         private void Receive(ByteString cipher)
         {
             var bytes = cipher.ToReadOnlySpan();
-            if (bytes.IsEmpty)
+            if (bytes.IsEmpty || Stopped)
                 return;
             fixed (byte* data = bytes)
             {
@@ -147,6 +147,8 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
         /// </summary>
         private void Advance()
         {
+            if (Stopped)
+                return;
             if (!_handshakeDone)
             {
                 OpenSsl.ERR_clear_error();
@@ -199,6 +201,12 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
             }
         }
 
+        /// <summary>
+        /// The session is freed: the interpreter can still deliver a pull or push it was chasing when the stage stopped
+        /// in the same round, and OpenSSL must never see the freed session.
+        /// </summary>
+        private bool Stopped => _ssl == 0;
+
         private void PullCipher()
         {
             if (!IsClosed(_stage.CipherIn) && !HasBeenPulled(_stage.CipherIn))
@@ -207,6 +215,8 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
 
         private void Write(ByteString plain)
         {
+            if (Stopped)
+                return;
             var bytes = plain.ToReadOnlySpan();
             if (!bytes.IsEmpty)
             {
@@ -231,7 +241,7 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
         /// </summary>
         private void Continue()
         {
-            if (!_handshakeDone || _cipherToSend.Count > 0)
+            if (!_handshakeDone || _cipherToSend.Count > 0 || Stopped)
                 return;
             if (_closeNotifySent)
             {
