@@ -290,7 +290,7 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
             };
             var suite = (TlsCipherSuite)OpenSsl.SSL_CIPHER_get_protocol_id(OpenSsl.SSL_get_current_cipher(_ssl));
             var name = OpenSsl.SSL_get_servername(_ssl, 0);
-            return new TlsSessionInfo(protocol, suite, name == 0 ? null : Marshal.PtrToStringUTF8(name));
+            return new TlsSessionInfo(protocol, suite, name == 0 ? null : Marshal.PtrToStringUTF8(name), OpenSsl.SSL_session_reused(_ssl) == 1);
         }
 
         private string Describe(int error) => error switch

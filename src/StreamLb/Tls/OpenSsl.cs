@@ -71,6 +71,7 @@ internal static unsafe partial class OpenSsl
     [LibraryImport(Ssl)] public static partial nint SSL_get_current_cipher(nint ssl);
     [LibraryImport(Ssl)] public static partial ushort SSL_CIPHER_get_protocol_id(nint cipher);
     [LibraryImport(Ssl)] public static partial nint SSL_get_servername(nint ssl, int type);
+    [LibraryImport(Ssl)] public static partial int SSL_session_reused(nint ssl);
 
     [LibraryImport(Crypto)] public static partial nint BIO_s_mem();
     [LibraryImport(Crypto)] public static partial nint BIO_new(nint method);

@@ -77,6 +77,28 @@ public sealed class TlsEngineTests(ITestOutputHelper output) : TestKit(NodeHocon
     }
 
     [Fact]
+    public async Task A_client_that_comes_back_resumes_its_session_on_OpenSSL()
+    {
+        // A server context of its own, so that no other test's session is in the client's cache for it.
+        using var server = ServerTls.Create(Config, TlsEngine.OpenSsl);
+        var first = await HandshakeAndEchoAsync(server);
+        var second = await HandshakeAndEchoAsync(server);
+
+        Assert.False(first.Resumed);
+        Assert.True(second.Resumed); // fails if each connection got a context (and ticket keys) of its own
+        Assert.Equal(SslProtocols.Tls13, second.Protocol);
+    }
+
+    private async Task<TlsSessionInfo> HandshakeAndEchoAsync(ServerTls server)
+    {
+        await using var connection = Echo(server);
+        await connection.AuthenticateAsync().WaitAsync(Patience);
+        // The echo also reads the session tickets the server sent after its handshake.
+        await EchoesAsync(connection);
+        return await connection.Handshake.WaitAsync(Patience);
+    }
+
+    [Fact]
     public void A_key_that_is_not_the_certificates_is_refused_when_loading_with_both_files_named()
     {
         using var folder = new TempFolder();
