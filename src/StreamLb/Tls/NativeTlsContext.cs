@@ -34,12 +34,13 @@ internal sealed class NativeTlsContext : IDisposable
                 throw Failed($"loading the key \"{tls.KeyPath}\" of the certificate \"{tls.CertificatePath}\"");
             if (OpenSsl.SSL_CTX_check_private_key(handle) != 1)
                 throw Failed($"matching the key \"{tls.KeyPath}\" to the certificate \"{tls.CertificatePath}\"");
-            var (min, max) = Versions(tls.Protocols);
-            if (!OpenSsl.SSL_CTX_set_min_proto_version(handle, min) || !OpenSsl.SSL_CTX_set_max_proto_version(handle, max))
-                throw Failed("setting the protocol versions");
+            SetProtocols(handle, tls.Protocols);
             OpenSsl.SSL_CTX_set_options(handle, OpenSsl.OptionNoRenegotiation);
             // An idle connection holds no record buffers (as nginx sets it).
             OpenSsl.SSL_CTX_set_mode(handle, OpenSsl.ModeReleaseBuffers);
+            // nginx's default (ssl_session_cache none): sessions resume from their tickets only; no session is kept
+            // here, and none is swept from a cache every 255 handshakes.
+            OpenSsl.SSL_CTX_set_session_cache_mode(handle, OpenSsl.SessionCacheServer | OpenSsl.SessionCacheNoAutoClear | OpenSsl.SessionCacheNoInternalStore);
             if (tls.CipherSuites is { } suites)
                 SetSuites(handle, suites);
             return context;
@@ -51,26 +52,44 @@ internal sealed class NativeTlsContext : IDisposable
         }
     }
 
-    private static (int Min, int Max) Versions(SslProtocols protocols) =>
-        (protocols.HasFlag(SslProtocols.Tls12), protocols.HasFlag(SslProtocols.Tls13)) switch
-        {
-            (true, true) => (OpenSsl.Tls12Version, OpenSsl.Tls13Version),
-            (true, false) => (OpenSsl.Tls12Version, OpenSsl.Tls12Version),
-            (false, true) => (OpenSsl.Tls13Version, OpenSsl.Tls13Version),
-            _ => throw new AuthenticationException($"TLS: no protocol this server speaks in {protocols}"),
-        };
+#pragma warning disable SYSLIB0039 // TLSv1 and TLSv1.1 as nginx takes them; whether they work is OpenSSL's call (its security level)
+    private static readonly (SslProtocols Protocol, int Version, ulong Off)[] Protocols =
+    [
+        (SslProtocols.Tls, 0x0301, 1UL << 26),
+        (SslProtocols.Tls11, 0x0302, 1UL << 28),
+        (SslProtocols.Tls12, OpenSsl.Tls12Version, 1UL << 27),
+        (SslProtocols.Tls13, OpenSsl.Tls13Version, 1UL << 29),
+    ];
+#pragma warning restore SYSLIB0039
 
-    /// <summary>Exactly the named suites: a protocol none of them belongs to has none (as .NET's cipher suite policy).</summary>
+    /// <summary>The listed versions: from the lowest to the highest, less any left out between them (as nginx does).</summary>
+    private static void SetProtocols(SafeSslContext handle, SslProtocols protocols)
+    {
+        var listed = Protocols.Where(p => protocols.HasFlag(p.Protocol)).ToList();
+        if (listed.Count == 0)
+            throw new AuthenticationException($"TLS: no protocol this server speaks in {protocols}");
+        if (!OpenSsl.SSL_CTX_set_min_proto_version(handle, listed[0].Version) || !OpenSsl.SSL_CTX_set_max_proto_version(handle, listed[^1].Version))
+            throw Failed("setting the protocol versions");
+        foreach (var (protocol, version, off) in Protocols)
+        {
+            if (version > listed[0].Version && version < listed[^1].Version && !protocols.HasFlag(protocol))
+                OpenSsl.SSL_CTX_set_options(handle, off);
+        }
+    }
+
+    /// <summary>
+    /// The named suites, per protocol as nginx has them: names of TLS 1.2 suites make TLS 1.2's list and names of TLS
+    /// 1.3 suites TLS 1.3's; a protocol the list names no suite of keeps its default suites, so that a classic
+    /// TLS 1.2 list leaves TLS 1.3 working.
+    /// </summary>
     private static void SetSuites(SafeSslContext handle, IReadOnlyList<TlsCipherSuite> suites)
     {
-        var tls13 = suites.Where(CipherSuiteNames.IsTls13).Select(s => s.ToString());
+        var tls13 = suites.Where(CipherSuiteNames.IsTls13).Select(s => s.ToString()).ToList();
         var tls12 = suites.Where(s => !CipherSuiteNames.IsTls13(s)).Select(CipherSuiteNames.OpenSslName).ToList();
-        if (OpenSsl.SSL_CTX_set_ciphersuites(handle, string.Join(':', tls13)) != 1)
+        if (tls13.Count > 0 && OpenSsl.SSL_CTX_set_ciphersuites(handle, string.Join(':', tls13)) != 1)
             throw Failed("setting the TLS 1.3 suites");
-        // OpenSSL refuses an empty TLS 1.2 list; one that matches nothing turns TLS 1.2's suites off.
-        if (OpenSsl.SSL_CTX_set_cipher_list(handle, tls12.Count > 0 ? string.Join(':', tls12) : "!ALL") != 1 && tls12.Count > 0)
+        if (tls12.Count > 0 && OpenSsl.SSL_CTX_set_cipher_list(handle, string.Join(':', tls12)) != 1)
             throw Failed("setting the TLS 1.2 suites");
-        OpenSsl.ERR_clear_error();
     }
 
     private static AuthenticationException Failed(string what) =>

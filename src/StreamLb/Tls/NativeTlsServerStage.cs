@@ -25,8 +25,11 @@ namespace StreamLb.Tls;
 /// </summary>
 internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, StageOutcome<TlsSessionInfo>>
 {
-    /// <summary>Largest plain-text chunk read at once: one full TLS record.</summary>
-    private const int ReadSize = 16 * 1024;
+    /// <summary>Largest plain-text chunk read at once, and written at once: one full TLS record.</summary>
+    private const int RecordSize = 16 * 1024;
+
+    /// <summary>More than a record adds in cipher text (header, nonce, padding, tag), with room to spare.</summary>
+    private const int RecordOverhead = 512;
 
     // One per thread: a read copies its plain text out before the handler returns.
     [ThreadStatic]
@@ -66,6 +69,9 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
         private nint _writeBio;
         private bool _handshakeDone;
         private bool _cipherEnded;
+
+        // Cipher text from the client not handed to the session yet: it gets a record's worth at a time, when it asks.
+        private ByteString? _cipherLeft;
         private bool _plainInFinished;
         private bool _closeNotifySent;
 
@@ -102,6 +108,8 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
             SetHandler(stage.CipherOut,
                 onPull: () =>
                 {
+                    if (Stopped)
+                        return;
                     if (_cipherToSend.TryDequeue(out var next))
                         Push(stage.CipherOut, next);
                     Continue();
@@ -128,17 +136,29 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
             Pull(_stage.CipherIn);
         }
 
-        /// <summary>Hands cipher text from the client to the session.</summary>
-        private void Receive(ByteString cipher)
+        /// <summary>Keeps cipher text from the client for the session, which takes it as it needs it.</summary>
+        private void Receive(ByteString cipher) =>
+            _cipherLeft = _cipherLeft is { IsEmpty: false } left ? left.Concat(cipher) : cipher;
+
+        /// <summary>
+        /// Hands the session up to a record's worth of the cipher text kept for it; false when there is none. A record
+        /// at a time, so that the session's input buffer (which never shrinks) stays the size of a record, whatever
+        /// size the socket reads in.
+        /// </summary>
+        private bool FeedCipher()
         {
-            var bytes = cipher.ToReadOnlySpan();
-            if (bytes.IsEmpty || Stopped)
-                return;
+            if (_cipherLeft is not { IsEmpty: false } left)
+                return false;
+            var piece = left.Count <= RecordSize ? left : left.Slice(0, RecordSize);
+            _cipherLeft = left.Count <= RecordSize ? null : left.Slice(RecordSize);
+            var bytes = piece.ToReadOnlySpan();
             fixed (byte* data = bytes)
             {
                 if (OpenSsl.BIO_write(_readBio, data, bytes.Length) != bytes.Length)
                     throw new IOException($"TLS: buffering cipher text failed: {OpenSsl.TakeErrors()}");
             }
+
+            return true;
         }
 
         /// <summary>
@@ -147,57 +167,66 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
         /// </summary>
         private void Advance()
         {
-            if (Stopped)
-                return;
-            if (!_handshakeDone)
+            while (!Stopped)
             {
-                OpenSsl.ERR_clear_error();
-                var result = OpenSsl.SSL_do_handshake(_ssl);
-                SendPending();
-                if (result != 1)
+                if (!_handshakeDone)
                 {
-                    var error = OpenSsl.SSL_get_error(_ssl, result);
-                    if (error == OpenSsl.ErrorWantRead && !_cipherEnded)
-                        PullCipher();
-                    else
-                        Fail(error == OpenSsl.ErrorWantRead
-                            ? new AuthenticationException("TLS handshake: the client closed the connection")
-                            : new AuthenticationException($"TLS handshake failed: {Describe(error)}"));
+                    OpenSsl.ERR_clear_error();
+                    var result = OpenSsl.SSL_do_handshake(_ssl);
+                    SendPending();
+                    if (result != 1)
+                    {
+                        var error = OpenSsl.SSL_get_error(_ssl, result);
+                        if (error == OpenSsl.ErrorWantRead && FeedCipher())
+                            continue;
+                        if (error == OpenSsl.ErrorWantRead && !_cipherEnded)
+                            PullCipher();
+                        else
+                            Fail(error == OpenSsl.ErrorWantRead
+                                ? new AuthenticationException("TLS handshake: the client closed the connection")
+                                : new AuthenticationException($"TLS handshake failed: {Describe(error)}"));
+                        return;
+                    }
+
+                    _handshakeDone = true;
+                    _handshake.TrySetResult(Session());
+                    Continue();
+                    continue;
+                }
+
+                if (IsClosed(_stage.PlainOut) || !IsAvailable(_stage.PlainOut))
+                    return;
+                var scratch = t_scratch ??= GC.AllocateUninitializedArray<byte>(RecordSize, pinned: true);
+                int count;
+                OpenSsl.ERR_clear_error();
+                fixed (byte* buffer = scratch)
+                    count = OpenSsl.SSL_read(_ssl, buffer, RecordSize);
+                SendPending(); // a read can answer: a key update, say
+                if (count > 0)
+                {
+                    Push(_stage.PlainOut, ByteString.CopyFrom(scratch, 0, count));
                     return;
                 }
 
-                _handshakeDone = true;
-                _handshake.TrySetResult(Session());
-                Continue();
-            }
-
-            if (IsClosed(_stage.PlainOut) || !IsAvailable(_stage.PlainOut))
-                return;
-            var scratch = t_scratch ??= GC.AllocateUninitializedArray<byte>(ReadSize, pinned: true);
-            int count;
-            OpenSsl.ERR_clear_error();
-            fixed (byte* buffer = scratch)
-                count = OpenSsl.SSL_read(_ssl, buffer, ReadSize);
-            SendPending(); // a read can answer: a key update, say
-            if (count > 0)
-            {
-                Push(_stage.PlainOut, ByteString.CopyFrom(scratch, 0, count));
-                return;
-            }
-
-            switch (OpenSsl.SSL_get_error(_ssl, count))
-            {
-                case OpenSsl.ErrorWantRead when !_cipherEnded:
-                    PullCipher();
-                    break;
-                case OpenSsl.ErrorWantRead: // FIN without close_notify: the end all the same, as a half-close
-                case OpenSsl.ErrorZeroReturn: // close_notify
-                    Complete(_stage.PlainOut);
-                    CompleteIfDone();
-                    break;
-                case var error:
-                    Fail(new IOException($"TLS read failed: {Describe(error)}"));
-                    break;
+                switch (OpenSsl.SSL_get_error(_ssl, count))
+                {
+                    case OpenSsl.ErrorWantRead when FeedCipher():
+                        continue;
+                    case OpenSsl.ErrorWantRead when !_cipherEnded:
+                        PullCipher();
+                        return;
+                    case OpenSsl.ErrorWantRead when OpenSsl.SSL_has_pending(_ssl) == 1 || OpenSsl.BIO_ctrl_pending(_readBio) > 0:
+                        Fail(new IOException("TLS read failed: the client's connection ended inside a record"));
+                        return;
+                    case OpenSsl.ErrorWantRead: // FIN without close_notify: the end all the same, as a half-close
+                    case OpenSsl.ErrorZeroReturn: // close_notify
+                        Complete(_stage.PlainOut);
+                        CompleteIfDone();
+                        return;
+                    case var error:
+                        Fail(new IOException($"TLS read failed: {Describe(error)}"));
+                        return;
+                }
             }
         }
 
@@ -213,6 +242,11 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
                 Pull(_stage.CipherIn);
         }
 
+        /// <summary>
+        /// Encrypts <paramref name="plain"/> a record at a time, taking each record's cipher text out of the session
+        /// before the next (its output buffer, which never shrinks, stays the size of a record), and sends it all as
+        /// one element: one send for the socket, as the plain text came.
+        /// </summary>
         private void Write(ByteString plain)
         {
             if (Stopped)
@@ -220,19 +254,42 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
             var bytes = plain.ToReadOnlySpan();
             if (!bytes.IsEmpty)
             {
-                int written;
-                OpenSsl.ERR_clear_error();
-                fixed (byte* data = bytes)
-                    written = OpenSsl.SSL_write(_ssl, data, bytes.Length);
-                if (written != bytes.Length)
+                var cipher = GC.AllocateUninitializedArray<byte>(bytes.Length + (bytes.Length / RecordSize + 1) * RecordOverhead);
+                var filled = 0;
+                for (var offset = 0; offset < bytes.Length; offset += RecordSize)
                 {
-                    Fail(new IOException($"TLS write failed: {Describe(OpenSsl.SSL_get_error(_ssl, written))}"));
-                    return;
+                    var piece = bytes.Slice(offset, Math.Min(RecordSize, bytes.Length - offset));
+                    int written;
+                    OpenSsl.ERR_clear_error();
+                    fixed (byte* data = piece)
+                        written = OpenSsl.SSL_write(_ssl, data, piece.Length);
+                    if (written != piece.Length)
+                    {
+                        Fail(new IOException($"TLS write failed: {Describe(OpenSsl.SSL_get_error(_ssl, written))}"));
+                        return;
+                    }
+
+                    filled = TakeCipher(ref cipher, filled);
                 }
+
+                SendCipher(ByteString.FromBytes(cipher, 0, filled));
             }
 
-            SendPending();
             Continue();
+        }
+
+        /// <summary>Appends the cipher text the session produced to <paramref name="cipher"/> at <paramref name="filled"/>.</summary>
+        private int TakeCipher(ref byte[] cipher, int filled)
+        {
+            for (var pending = OpenSsl.BIO_ctrl_pending(_writeBio); pending > 0; pending = OpenSsl.BIO_ctrl_pending(_writeBio))
+            {
+                if (cipher.Length - filled < pending)
+                    Array.Resize(ref cipher, filled + pending + RecordOverhead);
+                fixed (byte* data = &cipher[filled])
+                    filled += OpenSsl.BIO_read(_writeBio, data, pending);
+            }
+
+            return filled;
         }
 
         /// <summary>
@@ -262,22 +319,26 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
                 Pull(_stage.PlainIn);
         }
 
-        /// <summary>Takes the cipher text the session produced and pushes it, or queues it behind what waits for demand.</summary>
+        /// <summary>Takes the cipher text the session produced and sends it.</summary>
         private void SendPending()
         {
-            for (var pending = OpenSsl.BIO_ctrl_pending(_writeBio); pending > 0; pending = OpenSsl.BIO_ctrl_pending(_writeBio))
-            {
-                var cipher = GC.AllocateUninitializedArray<byte>(pending);
-                fixed (byte* data = cipher)
-                    OpenSsl.BIO_read(_writeBio, data, pending);
-                var element = ByteString.FromBytes(cipher);
-                if (IsClosed(_stage.CipherOut))
-                    continue;
-                if (_cipherToSend.Count == 0 && IsAvailable(_stage.CipherOut))
-                    Push(_stage.CipherOut, element);
-                else
-                    _cipherToSend.Enqueue(element);
-            }
+            var pending = OpenSsl.BIO_ctrl_pending(_writeBio);
+            if (pending <= 0)
+                return;
+            var cipher = GC.AllocateUninitializedArray<byte>(pending);
+            var filled = TakeCipher(ref cipher, 0);
+            SendCipher(ByteString.FromBytes(cipher, 0, filled));
+        }
+
+        /// <summary>Pushes cipher text for the client, or queues it behind what waits for demand.</summary>
+        private void SendCipher(ByteString cipher)
+        {
+            if (IsClosed(_stage.CipherOut))
+                return;
+            if (_cipherToSend.Count == 0 && IsAvailable(_stage.CipherOut))
+                Push(_stage.CipherOut, cipher);
+            else
+                _cipherToSend.Enqueue(cipher);
         }
 
         private TlsSessionInfo Session()

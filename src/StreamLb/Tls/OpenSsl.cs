@@ -20,7 +20,12 @@ internal static unsafe partial class OpenSsl
     public const long ModeReleaseBuffers = 0x10;
     public const ulong OptionNoRenegotiation = 1UL << 30;
 
+    public const long SessionCacheServer = 0x2;
+    public const long SessionCacheNoAutoClear = 0x80;
+    public const long SessionCacheNoInternalStore = 0x200;
+
     private const int CtrlMode = 33;
+    private const int CtrlSetSessionCacheMode = 44;
     private const int CtrlSetMinProtoVersion = 123;
     private const int CtrlSetMaxProtoVersion = 124;
     private const int BioCtrlPending = 10;
@@ -72,6 +77,7 @@ internal static unsafe partial class OpenSsl
     [LibraryImport(Ssl)] public static partial ushort SSL_CIPHER_get_protocol_id(nint cipher);
     [LibraryImport(Ssl)] public static partial nint SSL_get_servername(nint ssl, int type);
     [LibraryImport(Ssl)] public static partial int SSL_session_reused(nint ssl);
+    [LibraryImport(Ssl)] public static partial int SSL_has_pending(nint ssl);
 
     [LibraryImport(Crypto)] public static partial nint BIO_s_mem();
     [LibraryImport(Crypto)] public static partial nint BIO_new(nint method);
@@ -84,6 +90,7 @@ internal static unsafe partial class OpenSsl
     [LibraryImport(Crypto)] public static partial void ERR_clear_error();
 
     public static long SSL_CTX_set_mode(SafeSslContext context, long mode) => SSL_CTX_ctrl(context, CtrlMode, mode, 0);
+    public static long SSL_CTX_set_session_cache_mode(SafeSslContext context, long mode) => SSL_CTX_ctrl(context, CtrlSetSessionCacheMode, mode, 0);
     public static bool SSL_CTX_set_min_proto_version(SafeSslContext context, int version) => SSL_CTX_ctrl(context, CtrlSetMinProtoVersion, version, 0) == 1;
     public static bool SSL_CTX_set_max_proto_version(SafeSslContext context, int version) => SSL_CTX_ctrl(context, CtrlSetMaxProtoVersion, version, 0) == 1;
     public static int BIO_ctrl_pending(nint bio) => (int)BIO_ctrl(bio, BioCtrlPending, 0, 0);

@@ -76,6 +76,61 @@ public sealed class TlsEngineTests(ITestOutputHelper output) : TestKit(NodeHocon
         await EchoesAsync(connection);
     }
 
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task A_list_of_TLS_1_2_suites_sets_TLS_1_2s_and_leaves_TLS_1_3_its_own(TlsEngine engine)
+    {
+        // A classic nginx ssl_ciphers list names TLS 1.2 suites only; TLS 1.3 must go on working beside it.
+        using var server = ServerTls.Create(Config with { CipherSuites = [TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256] }, engine);
+
+        await using (var both = Echo(server))
+        {
+            await both.AuthenticateAsync().WaitAsync(Patience);
+            Assert.Equal(SslProtocols.Tls13, (await both.Handshake.WaitAsync(Patience)).Protocol);
+            await EchoesAsync(both);
+        }
+
+        await using var tls12 = Echo(server);
+        await tls12.AuthenticateAsync(SslProtocols.Tls12).WaitAsync(Patience);
+        Assert.Equal(TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, (await tls12.Handshake.WaitAsync(Patience)).CipherSuite);
+        await EchoesAsync(tls12);
+    }
+
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task A_client_whose_connection_ends_inside_a_record_fails_the_stage_instead_of_ending_cleanly(TlsEngine engine)
+    {
+        using var server = ServerTls.Create(Config, engine);
+        await using var connection = Echo(server);
+        await connection.AuthenticateAsync().WaitAsync(Patience);
+        await connection.Handshake.WaitAsync(Patience);
+
+        // An application data record's header announcing 64 bytes, three of them sent, then the client's FIN.
+        await connection.SendRawAsync([0x17, 0x03, 0x03, 0x00, 0x40, 1, 2, 3]);
+        connection.CloseSending();
+
+        // Ending cleanly, the echo's plain output would end too, and the cipher output after close_notify.
+        await Assert.ThrowsAnyAsync<Exception>(() => connection.CipherOutDone.WaitAsync(Patience));
+    }
+
+    [Theory]
+    [InlineData(TlsEngine.OpenSsl)]
+    [InlineData(TlsEngine.SslStream)]
+    public async Task Plain_text_of_many_records_in_one_element_reaches_the_client_whole(TlsEngine engine)
+    {
+        var payload = new byte[200_000];
+        new Random(11).NextBytes(payload);
+        using var server = ServerTls.Create(Config, engine);
+        var plain = Flow.FromSinkAndSource(Sink.Ignore<ByteString>().MapMaterializedValue(_ => NotUsed.Instance),
+            Source.Single(ByteString.FromBytes(payload)).Concat(Source.Never<ByteString>()), Keep.None);
+        await using var connection = InMemoryTlsConnection<NotUsed>.Start(plain, Sys.Materializer(), server);
+        await connection.AuthenticateAsync().WaitAsync(Patience);
+
+        Assert.Equal(payload, await connection.ReadAsync(payload.Length).WaitAsync(Patience));
+    }
+
     [Fact]
     public async Task A_client_that_comes_back_resumes_its_session_on_OpenSSL()
     {
