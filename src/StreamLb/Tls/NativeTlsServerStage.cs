@@ -10,20 +10,15 @@ using StreamLb.Connections;
 namespace StreamLb.Tls;
 
 /// <summary>
-/// Server-side TLS as an Akka.Streams stage over the system's OpenSSL, with the shape and contract of
-/// <see cref="TlsServerStage"/>: cipher text from the client on <c>in1</c>, plain text out on <c>out1</c>; plain text
-/// for the client on <c>in2</c>, cipher text out on <c>out2</c>; plain text completing sends close_notify; the client's
-/// close_notify or FIN completes the plain output; the materialized outcome completes with the handshake.
-/// <para>
-/// The session works on two memory buffers (BIOs): cipher text the client sent is written into one, cipher text to
-/// send is taken from the other. Every call is synchronous and runs inside the handler that brought the bytes or the
+/// The <see cref="TlsStage"/> on the system's OpenSSL. The session works on two memory buffers (BIOs): cipher text the
+/// client sent is written into one, cipher text to send is taken from the other, a record's worth at a time, so that
+/// neither grows past a record. Every call is synchronous and runs inside the handler that brought the bytes or the
 /// demand, so there is no task, no continuation and no buffer of the stage's own: a record is decrypted into a
 /// thread's scratch buffer and copied out, plain text is encrypted straight from the element's array. Cipher text is
 /// pulled only when the session needs more to go on (the handshake, or a read with demand for plain text), and plain
 /// text only once the cipher text of the last write was pushed, so backpressure holds end to end.
-/// </para>
 /// </summary>
-internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, StageOutcome<TlsSessionInfo>>
+internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
 {
     /// <summary>Largest plain-text chunk read at once, and written at once: one full TLS record.</summary>
     private const int RecordSize = 16 * 1024;
@@ -35,33 +30,15 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
     [ThreadStatic]
     private static byte[]? t_scratch;
 
-    private readonly NativeTlsContext _context;
-
-    public NativeTlsServerStage(NativeTlsContext context)
-    {
-        _context = context;
-        Shape = new BidiShape<ByteString, ByteString, ByteString, ByteString>(CipherIn, PlainOut, PlainIn, CipherOut);
-    }
-
-    public Inlet<ByteString> CipherIn { get; } = new("tls.cipherIn");
-    public Outlet<ByteString> PlainOut { get; } = new("tls.plainOut");
-    public Inlet<ByteString> PlainIn { get; } = new("tls.plainIn");
-    public Outlet<ByteString> CipherOut { get; } = new("tls.cipherOut");
-
-    public override BidiShape<ByteString, ByteString, ByteString, ByteString> Shape { get; }
-
     public static BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Create(NativeTlsContext context) =>
         BidiFlow.FromGraph(new NativeTlsServerStage(context));
 
-    public override ILogicAndMaterializedValue<StageOutcome<TlsSessionInfo>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
-    {
-        var handshake = new StageOutcome<TlsSessionInfo>();
-        return new LogicAndMaterializedValue<StageOutcome<TlsSessionInfo>>(new Logic(this, handshake), handshake);
-    }
+    protected override GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake) => new Logic(this, context, handshake);
 
     private sealed unsafe class Logic : GraphStageLogic
     {
         private readonly NativeTlsServerStage _stage;
+        private readonly NativeTlsContext _context;
         private readonly StageOutcome<TlsSessionInfo> _handshake;
         private readonly Queue<ByteString> _cipherToSend = new();
         private nint _ssl;
@@ -75,9 +52,10 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
         private bool _plainInFinished;
         private bool _closeNotifySent;
 
-        public Logic(NativeTlsServerStage stage, StageOutcome<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
+        public Logic(NativeTlsServerStage stage, NativeTlsContext context, StageOutcome<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
         {
             _stage = stage;
+            _context = context;
             _handshake = handshake;
             SetHandler(stage.CipherIn,
                 onPush: () =>
@@ -119,7 +97,7 @@ internal sealed class NativeTlsServerStage : GraphStageWithMaterializedValue<Bid
 
         public override void PreStart()
         {
-            _ssl = OpenSsl.SSL_new(_stage._context.Handle);
+            _ssl = OpenSsl.SSL_new(_context.Handle);
             if (_ssl == 0)
                 throw new AuthenticationException($"TLS: a new session failed: {OpenSsl.TakeErrors() ?? "out of memory"}");
             _readBio = OpenSsl.BIO_new(OpenSsl.BIO_s_mem());

@@ -9,11 +9,7 @@ using StreamLb.Connections;
 namespace StreamLb.Tls;
 
 /// <summary>
-/// Server-side TLS as an Akka.Streams stage around <see cref="SslStream"/> (Akka.Streams 1.5 has none).
-/// Cipher text from the client comes in on <c>in1</c> and plain text goes out on <c>out1</c>; plain text for the client
-/// comes in on <c>in2</c> and leaves encrypted on <c>out2</c>. Plain text completing sends close_notify; the client's
-/// close_notify or FIN completes the plain output (half-close passes through). The materialized outcome completes
-/// when the handshake does, or fails with its error.
+/// The <see cref="TlsStage"/> on .NET's <see cref="SslStream"/>: where the system's OpenSSL 3 does not load, or when asked for.
 /// <para>
 /// SslStream runs on the stage's own thread: its transport (<see cref="CipherPipe"/>) completes reads synchronously
 /// when a handler delivers cipher text and takes writes at once, so a record is decrypted or encrypted inside the
@@ -25,39 +21,21 @@ namespace StreamLb.Tls;
 /// plain text is encrypted straight from the element's array.
 /// </para>
 /// </summary>
-public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, StageOutcome<TlsSessionInfo>>
+public sealed class TlsServerStage(SslServerAuthenticationOptions options) : TlsStage
 {
     /// <summary>Largest plain-text chunk read at once: one full TLS record.</summary>
     private const int ReadSize = 16 * 1024;
-
-    private readonly SslServerAuthenticationOptions _options;
-
-    public TlsServerStage(SslServerAuthenticationOptions options)
-    {
-        _options = options;
-        Shape = new BidiShape<ByteString, ByteString, ByteString, ByteString>(CipherIn, PlainOut, PlainIn, CipherOut);
-    }
-
-    public Inlet<ByteString> CipherIn { get; } = new("tls.cipherIn");
-    public Outlet<ByteString> PlainOut { get; } = new("tls.plainOut");
-    public Inlet<ByteString> PlainIn { get; } = new("tls.plainIn");
-    public Outlet<ByteString> CipherOut { get; } = new("tls.cipherOut");
-
-    public override BidiShape<ByteString, ByteString, ByteString, ByteString> Shape { get; }
 
     /// <summary>The stage as a BidiFlow to join onto a client connection: cipher side first, plain side second.</summary>
     public static BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Create(SslServerAuthenticationOptions options) =>
         BidiFlow.FromGraph(new TlsServerStage(options));
 
-    public override ILogicAndMaterializedValue<StageOutcome<TlsSessionInfo>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
-    {
-        var handshake = new StageOutcome<TlsSessionInfo>();
-        return new LogicAndMaterializedValue<StageOutcome<TlsSessionInfo>>(new Logic(this, handshake), handshake);
-    }
+    protected override GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake) => new Logic(this, options, handshake);
 
     private sealed class Logic : GraphStageLogic
     {
         private readonly TlsServerStage _stage;
+        private readonly SslServerAuthenticationOptions _options;
         private readonly StageOutcome<TlsSessionInfo> _handshake;
         private readonly Queue<ByteString> _cipherToSend = new();
         private readonly Action _resumeRead;
@@ -86,9 +64,10 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
 
         // Two inlets and two outlets. Not base(stage.Shape): that builds the shape's name as a log source, a string
         // per connection, and this stage does not log.
-        public Logic(TlsServerStage stage, StageOutcome<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
+        public Logic(TlsServerStage stage, SslServerAuthenticationOptions options, StageOutcome<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
         {
             _stage = stage;
+            _options = options;
             _handshake = handshake;
             // Made once: every pending read and write resumes through these.
             _resumeRead = ResumeRead;
@@ -124,7 +103,7 @@ public sealed class TlsServerStage : GraphStageWithMaterializedValue<BidiShape<B
             _post = GetAsyncCallback<Action>(Run);
             _pipe = new CipherPipe(RequestCipher, SendCipher);
             _ssl = new SslStream(_pipe, leaveInnerStreamOpen: false);
-            Run(() => WhenDone(_ssl.AuthenticateAsServerAsync(_stage._options, CancellationToken.None), OnHandshakeDone));
+            Run(() => WhenDone(_ssl.AuthenticateAsServerAsync(_options, CancellationToken.None), OnHandshakeDone));
         }
 
         private Action InHandler(Action handler) => () => Run(handler);

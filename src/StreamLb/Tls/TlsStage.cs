@@ -1,0 +1,34 @@
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Stage;
+using StreamLb.Connections;
+
+namespace StreamLb.Tls;
+
+/// <summary>
+/// Server-side TLS as an Akka.Streams stage (Akka.Streams 1.5 has none), whichever engine runs it: cipher text from the
+/// client comes in on <c>in1</c> and plain text goes out on <c>out1</c>; plain text for the client comes in on
+/// <c>in2</c> and leaves encrypted on <c>out2</c>. Plain text completing sends close_notify; the client's close_notify
+/// or FIN completes the plain output (half-close passes through). The materialized outcome completes when the
+/// handshake does, or fails with its error.
+/// </summary>
+public abstract class TlsStage : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, StageOutcome<TlsSessionInfo>>
+{
+    protected TlsStage() => Shape = new BidiShape<ByteString, ByteString, ByteString, ByteString>(CipherIn, PlainOut, PlainIn, CipherOut);
+
+    public Inlet<ByteString> CipherIn { get; } = new("tls.cipherIn");
+    public Outlet<ByteString> PlainOut { get; } = new("tls.plainOut");
+    public Inlet<ByteString> PlainIn { get; } = new("tls.plainIn");
+    public Outlet<ByteString> CipherOut { get; } = new("tls.cipherOut");
+
+    public override BidiShape<ByteString, ByteString, ByteString, ByteString> Shape { get; }
+
+    public override ILogicAndMaterializedValue<StageOutcome<TlsSessionInfo>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var handshake = new StageOutcome<TlsSessionInfo>();
+        return new LogicAndMaterializedValue<StageOutcome<TlsSessionInfo>>(CreateLogic(handshake), handshake);
+    }
+
+    /// <summary>One connection's logic, which completes or fails <paramref name="handshake"/>.</summary>
+    protected abstract GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake);
+}
