@@ -13,7 +13,7 @@ using StreamLb.Tls;
 namespace StreamLb.Micro;
 
 /// <summary>
-/// <see cref="TlsServerStage"/> in memory: an <see cref="SslStream"/> client over a <see cref="ChannelStream"/> (the tests'
+/// The TLS stage of each engine (<see cref="TlsEngine.OpenSsl"/>, <see cref="TlsEngine.SslStream"/>) in memory: an <see cref="SslStream"/> client over a <see cref="ChannelStream"/> (the tests'
 /// in-memory socket), wired to a graph of channel source → TLS stage (plain side echoed) → channel sink. No sockets
 /// are involved.
 /// </summary>
@@ -27,11 +27,14 @@ public class TlsStageBenchmarks
 
     private ActorSystem _system = null!;
     private IMaterializer _materializer = null!;
-    private SslServerAuthenticationOptions _serverOptions = null!;
+    private ServerTls _server = null!;
     private string _certificateDir = "";
     private Session? _session;
     private readonly byte[] _payload = new byte[WriteSize];
     private readonly byte[] _readBuffer = new byte[WriteSize];
+
+    [Params(TlsEngine.OpenSsl, TlsEngine.SslStream)]
+    public TlsEngine Engine { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -40,7 +43,7 @@ public class TlsStageBenchmarks
         var certificate = Path.Combine(_certificateDir, "cert.pem");
         var key = Path.Combine(_certificateDir, "key.pem");
         DevelopmentCertificate.Write(certificate, key);
-        _serverOptions = ServerTlsOptions.Create(new TlsConfig { CertificatePath = certificate, KeyPath = key });
+        _server = ServerTls.Create(new TlsConfig { CertificatePath = certificate, KeyPath = key }, Engine);
         _system = ActorSystem.Create("tls-micro", "akka.loglevel = WARNING");
         _materializer = _system.Materializer();
         Random.Shared.NextBytes(_payload);
@@ -59,6 +62,7 @@ public class TlsStageBenchmarks
         if (_session is not null)
             _session.CloseAsync().GetAwaiter().GetResult();
         _system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        _server.Dispose();
         Directory.Delete(_certificateDir, recursive: true);
     }
 
@@ -121,7 +125,7 @@ public class TlsStageBenchmarks
         var toClient = Channel.CreateBounded<ByteString>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
         var toClientSink = Flow.Create<ByteString>().WatchTermination(Keep.Right).To(ChannelSink.FromWriter(toClient.Writer, isOwner: true));
         var done = Flow.FromSinkAndSource(toClientSink, ChannelSource.FromReader(toServer.Reader), Keep.Left)
-            .JoinMaterialized(TlsServerStage.Create(_serverOptions), Keep.Left)
+            .JoinMaterialized(_server.Stage(), Keep.Left)
             .Join(Flow.Create<ByteString>())
             .Run(_materializer);
 

@@ -230,23 +230,21 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
             if (Stopped)
                 return;
             var bytes = plain.ToReadOnlySpan();
-            if (!bytes.IsEmpty)
+            if (bytes.Length is > 0 and <= RecordSize)
+            {
+                // One record (a request, a message): its cipher text taken out at its exact size.
+                if (!WriteRecord(bytes))
+                    return;
+                SendPending();
+            }
+            else if (!bytes.IsEmpty)
             {
                 var cipher = GC.AllocateUninitializedArray<byte>(bytes.Length + (bytes.Length / RecordSize + 1) * RecordOverhead);
                 var filled = 0;
                 for (var offset = 0; offset < bytes.Length; offset += RecordSize)
                 {
-                    var piece = bytes.Slice(offset, Math.Min(RecordSize, bytes.Length - offset));
-                    int written;
-                    OpenSsl.ERR_clear_error();
-                    fixed (byte* data = piece)
-                        written = OpenSsl.SSL_write(_ssl, data, piece.Length);
-                    if (written != piece.Length)
-                    {
-                        Fail(new IOException($"TLS write failed: {Describe(OpenSsl.SSL_get_error(_ssl, written))}"));
+                    if (!WriteRecord(bytes.Slice(offset, Math.Min(RecordSize, bytes.Length - offset))))
                         return;
-                    }
-
                     filled = TakeCipher(ref cipher, filled);
                 }
 
@@ -254,6 +252,19 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
             }
 
             Continue();
+        }
+
+        /// <summary>Encrypts one record's worth of plain text; false when the session failed (and so has the stage).</summary>
+        private bool WriteRecord(ReadOnlySpan<byte> plain)
+        {
+            int written;
+            OpenSsl.ERR_clear_error();
+            fixed (byte* data = plain)
+                written = OpenSsl.SSL_write(_ssl, data, plain.Length);
+            if (written == plain.Length)
+                return true;
+            Fail(new IOException($"TLS write failed: {Describe(OpenSsl.SSL_get_error(_ssl, written))}"));
+            return false;
         }
 
         /// <summary>Appends the cipher text the session produced to <paramref name="cipher"/> at <paramref name="filled"/>.</summary>
