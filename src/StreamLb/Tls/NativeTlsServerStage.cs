@@ -68,7 +68,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                     _cipherEnded = true;
                     Advance();
                 },
-                onUpstreamFailure: FailStage);
+                onUpstreamFailure: Fail);
             SetHandler(stage.PlainOut,
                 onPull: Advance,
                 onDownstreamFinish: _ => CompleteIfDone());
@@ -82,7 +82,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                     else
                         Continue();
                 },
-                onUpstreamFailure: FailStage);
+                onUpstreamFailure: Fail);
             SetHandler(stage.CipherOut,
                 onPull: () =>
                 {
@@ -91,6 +91,8 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                     if (_cipherToSend.TryDequeue(out var next))
                         Push(stage.CipherOut, next);
                     Continue();
+                    if (_handshakeDone && _cipherToSend.Count == 0)
+                        Advance(); // a read that waited for this cipher text to go
                 },
                 onDownstreamFinish: cause => FailStage(cause as Exception ?? new IOException("the client connection closed")));
         }
@@ -127,13 +129,15 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         {
             if (_cipherLeft is not { IsEmpty: false } left)
                 return false;
-            var piece = left.Count <= RecordSize ? left : left.Slice(0, RecordSize);
-            _cipherLeft = left.Count <= RecordSize ? null : left.Slice(RecordSize);
+            // A full record and its header, nonce and tag fit in one piece.
+            const int pieceSize = RecordSize + RecordOverhead;
+            var piece = left.Count <= pieceSize ? left : left.Slice(0, pieceSize);
+            _cipherLeft = left.Count <= pieceSize ? null : left.Slice(pieceSize);
             var bytes = piece.ToReadOnlySpan();
             fixed (byte* data = bytes)
             {
                 if (OpenSsl.BIO_write(_readBio, data, bytes.Length) != bytes.Length)
-                    throw new IOException($"TLS: buffering cipher text failed: {OpenSsl.TakeErrors()}");
+                    throw Failing(new IOException($"TLS: buffering cipher text failed: {OpenSsl.TakeErrors()}"));
             }
 
             return true;
@@ -172,7 +176,9 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                     continue;
                 }
 
-                if (IsClosed(_stage.PlainOut) || !IsAvailable(_stage.PlainOut))
+                // Also waits while cipher text it produced waits for the client to take it: what a read sends back
+                // (a key update's answer, say) is then bounded by what the client reads.
+                if (IsClosed(_stage.PlainOut) || !IsAvailable(_stage.PlainOut) || _cipherToSend.Count > 0)
                     return;
                 var scratch = t_scratch ??= GC.AllocateUninitializedArray<byte>(RecordSize, pinned: true);
                 int count;
@@ -274,8 +280,12 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
             {
                 if (cipher.Length - filled < pending)
                     Array.Resize(ref cipher, filled + pending + RecordOverhead);
+                int taken;
                 fixed (byte* data = &cipher[filled])
-                    filled += OpenSsl.BIO_read(_writeBio, data, pending);
+                    taken = OpenSsl.BIO_read(_writeBio, data, pending);
+                if (taken <= 0)
+                    throw Failing(new IOException($"TLS: taking cipher text failed: {OpenSsl.TakeErrors()}"));
+                filled += taken;
             }
 
             return filled;
@@ -349,6 +359,13 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
             OpenSsl.ErrorSyscall => OpenSsl.TakeErrors() ?? "unexpected end of the stream",
             _ => $"{OpenSsl.TakeErrors() ?? "error"} (SSL_get_error {error})",
         };
+
+        /// <summary>For a failure thrown out of a handler (Akka.Streams fails the stage with it): the handshake's too.</summary>
+        private Exception Failing(Exception error)
+        {
+            _handshake.TrySetException(error);
+            return error;
+        }
 
         private void Fail(Exception error)
         {
