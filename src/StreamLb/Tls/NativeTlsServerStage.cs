@@ -35,24 +35,24 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
 
     protected override GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake) => new Logic(this, context, handshake);
 
-    private sealed unsafe class Logic : GraphStageLogic
+    private sealed unsafe class Logic : TlsLogic
     {
         private readonly NativeTlsServerStage _stage;
         private readonly NativeTlsContext _context;
         private readonly StageOutcome<TlsSessionInfo> _handshake;
-        private readonly Queue<ByteString> _cipherToSend = new();
         private nint _ssl;
         private nint _readBio;
         private nint _writeBio;
         private bool _handshakeDone;
         private bool _cipherEnded;
 
-        // Cipher text from the client not handed to the session yet: it gets a record's worth at a time, when it asks.
-        private ByteString? _cipherLeft;
         private bool _plainInFinished;
         private bool _closeNotifySent;
 
-        public Logic(NativeTlsServerStage stage, NativeTlsContext context, StageOutcome<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
+        // Cipher text from the client not handed to the session yet: it gets a record's worth at a time, when it asks.
+        private ByteString? _cipherLeft;
+
+        public Logic(NativeTlsServerStage stage, NativeTlsContext context, StageOutcome<TlsSessionInfo> handshake) : base(stage)
         {
             _stage = stage;
             _context = context;
@@ -88,10 +88,9 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                 {
                     if (Stopped)
                         return;
-                    if (_cipherToSend.TryDequeue(out var next))
-                        Push(stage.CipherOut, next);
+                    PushQueuedCipher();
                     Continue();
-                    if (_handshakeDone && _cipherToSend.Count == 0)
+                    if (_handshakeDone && !CipherWaiting)
                         Advance(); // a read that waited for this cipher text to go
                 },
                 onDownstreamFinish: cause => FailStage(cause as Exception ?? new IOException("the client connection closed")));
@@ -116,9 +115,11 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
             Pull(_stage.CipherIn);
         }
 
-        /// <summary>Keeps cipher text from the client for the session, which takes it as it needs it.</summary>
-        private void Receive(ByteString cipher) =>
-            _cipherLeft = _cipherLeft is { IsEmpty: false } left ? left.Concat(cipher) : cipher;
+        /// <summary>
+        /// Keeps cipher text from the client for the session, which takes it as it needs it. Cipher text is pulled only
+        /// once what was kept before is all handed over.
+        /// </summary>
+        private void Receive(ByteString cipher) => _cipherLeft = cipher;
 
         /// <summary>
         /// Hands the session up to a record's worth of the cipher text kept for it; false when there is none. A record
@@ -178,7 +179,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
 
                 // Also waits while cipher text it produced waits for the client to take it: what a read sends back
                 // (a key update's answer, say) is then bounded by what the client reads.
-                if (IsClosed(_stage.PlainOut) || !IsAvailable(_stage.PlainOut) || _cipherToSend.Count > 0)
+                if (IsClosed(_stage.PlainOut) || !IsAvailable(_stage.PlainOut) || CipherWaiting)
                     return;
                 var scratch = t_scratch ??= GC.AllocateUninitializedArray<byte>(RecordSize, pinned: true);
                 int count;
@@ -254,7 +255,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                     filled = TakeCipher(ref cipher, filled);
                 }
 
-                SendCipher(ByteString.FromBytes(cipher, 0, filled));
+                PushOrQueueCipher(ByteString.FromBytes(cipher, 0, filled));
             }
 
             Continue();
@@ -297,7 +298,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         /// </summary>
         private void Continue()
         {
-            if (!_handshakeDone || _cipherToSend.Count > 0 || Stopped)
+            if (!_handshakeDone || CipherWaiting || Stopped)
                 return;
             if (_closeNotifySent)
             {
@@ -326,18 +327,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                 return;
             var cipher = GC.AllocateUninitializedArray<byte>(pending);
             var filled = TakeCipher(ref cipher, 0);
-            SendCipher(ByteString.FromBytes(cipher, 0, filled));
-        }
-
-        /// <summary>Pushes cipher text for the client, or queues it behind what waits for demand.</summary>
-        private void SendCipher(ByteString cipher)
-        {
-            if (IsClosed(_stage.CipherOut))
-                return;
-            if (_cipherToSend.Count == 0 && IsAvailable(_stage.CipherOut))
-                Push(_stage.CipherOut, cipher);
-            else
-                _cipherToSend.Enqueue(cipher);
+            PushOrQueueCipher(ByteString.FromBytes(cipher, 0, filled));
         }
 
         private TlsSessionInfo Session()
@@ -371,12 +361,6 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         {
             _handshake.TrySetException(error);
             FailStage(error);
-        }
-
-        private void CompleteIfDone()
-        {
-            if (IsClosed(_stage.PlainOut) && IsClosed(_stage.CipherOut))
-                CompleteStage();
         }
 
         public override void PostStop()

@@ -32,12 +32,11 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
 
     protected override GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake) => new Logic(this, options, handshake);
 
-    private sealed class Logic : GraphStageLogic
+    private sealed class Logic : TlsLogic
     {
         private readonly TlsServerStage _stage;
         private readonly SslServerAuthenticationOptions _options;
         private readonly StageOutcome<TlsSessionInfo> _handshake;
-        private readonly Queue<ByteString> _cipherToSend = new();
         private readonly Action _resumeRead;
         private readonly Action _resumeWrite;
         private readonly Action _readDone;
@@ -62,9 +61,7 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
         private bool _closeNotifyQueued;
         private bool _stopped;
 
-        // Two inlets and two outlets. Not base(stage.Shape): that builds the shape's name as a log source, a string
-        // per connection, and this stage does not log.
-        public Logic(TlsServerStage stage, SslServerAuthenticationOptions options, StageOutcome<TlsSessionInfo> handshake) : base(inCount: 2, outCount: 2)
+        public Logic(TlsServerStage stage, SslServerAuthenticationOptions options, StageOutcome<TlsSessionInfo> handshake) : base(stage)
         {
             _stage = stage;
             _options = options;
@@ -190,18 +187,13 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
         {
             if (_handlerThread != Environment.CurrentManagedThreadId)
                 _post!(() => SendCipher(cipher));
-            else if (_stopped || IsClosed(_stage.CipherOut))
-                return;
-            else if (_cipherToSend.Count == 0 && IsAvailable(_stage.CipherOut))
-                Push(_stage.CipherOut, cipher);
-            else
-                _cipherToSend.Enqueue(cipher);
+            else if (!_stopped)
+                PushOrQueueCipher(cipher);
         }
 
         private void PushCipher()
         {
-            if (_cipherToSend.TryDequeue(out var next))
-                Push(_stage.CipherOut, next);
+            PushQueuedCipher();
             Continue();
         }
 
@@ -211,7 +203,7 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
         /// </summary>
         private void Continue()
         {
-            if (!_handshakeDone || _writing || _cipherToSend.Count > 0)
+            if (!_handshakeDone || _writing || CipherWaiting)
                 return;
             if (_closeNotifyQueued)
             {
@@ -393,12 +385,6 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
 
         private static Exception Unwrap(Task failed) =>
             failed.Exception is { } error ? error.InnerException ?? error : new OperationCanceledException("the TLS operation was canceled");
-
-        private void CompleteIfDone()
-        {
-            if (IsClosed(_stage.PlainOut) && IsClosed(_stage.CipherOut))
-                CompleteStage();
-        }
 
         public override void PostStop()
         {

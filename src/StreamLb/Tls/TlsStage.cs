@@ -31,4 +31,41 @@ public abstract class TlsStage : GraphStageWithMaterializedValue<BidiShape<ByteS
 
     /// <summary>One connection's logic, which completes or fails <paramref name="handshake"/>.</summary>
     protected abstract GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake);
+
+    /// <summary>
+    /// What both engines' logics share: cipher text for the client pushed at once, or queued in order while the client
+    /// socket has no demand; and the stage's end once both of its outputs have ended. Two inlets and two outlets, not
+    /// the shape itself: that would build the shape's name as a log source, a string per connection, and these stages
+    /// do not log.
+    /// </summary>
+    protected abstract class TlsLogic(TlsStage stage) : GraphStageLogic(inCount: 2, outCount: 2)
+    {
+        private readonly Queue<ByteString> _cipherToSend = new();
+
+        /// <summary>Cipher text waits for the client socket's demand.</summary>
+        protected bool CipherWaiting => _cipherToSend.Count > 0;
+
+        protected void PushOrQueueCipher(ByteString cipher)
+        {
+            if (IsClosed(stage.CipherOut))
+                return;
+            if (_cipherToSend.Count == 0 && IsAvailable(stage.CipherOut))
+                Push(stage.CipherOut, cipher);
+            else
+                _cipherToSend.Enqueue(cipher);
+        }
+
+        /// <summary>On the client socket's demand: the oldest cipher text waiting, if any.</summary>
+        protected void PushQueuedCipher()
+        {
+            if (_cipherToSend.TryDequeue(out var next))
+                Push(stage.CipherOut, next);
+        }
+
+        protected void CompleteIfDone()
+        {
+            if (IsClosed(stage.PlainOut) && IsClosed(stage.CipherOut))
+                CompleteStage();
+        }
+    }
 }
