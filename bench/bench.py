@@ -471,9 +471,9 @@ def measure(setup, procs, key, load, proxy):
 
 def warm_up(setup):
     """
-    Not measured: every proxy's first connections and buffers, and the .NET proxy's JIT. Its runtime compiles the
-    framework's precompiled methods again once they are hot (tiered compilation): a few seconds of load. Every proxy
-    gets the same warm-up.
+    Not measured: every proxy's first connections and buffers, and the .NET proxy's JIT. Its runtime compiles a
+    method again once it is hot, twice with dynamic PGO (to measure it, then with what was measured): a few seconds
+    of load. Every proxy gets the same warm-up.
     """
     for proxy in PROXIES:
         wrk(f"https://127.0.0.1:{setup.front[proxy]['http']}/small.txt", CONNS, 12)

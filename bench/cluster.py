@@ -140,16 +140,39 @@ def warm(b, names, urls, pids):
     settle(pids)
 
 
-def settle(pids, seconds=30):
-    """Waits (at most `seconds`) until no node spends more than 2% of a CPU: the compiling a warm-up sets off (tiered
-    compilation recompiles hot precompiled methods on a background thread) is done before anything is measured."""
+def settle(pids, seconds=150, window=5):
+    """Waits (at most `seconds`) for a window in which no node spends more than 2% of a CPU and no node's runtime
+    compiles: tiered compilation compiles a method again once it has run often enough (twice with dynamic PGO: once to
+    measure it, once with what was measured), and the methods only the cluster's periodic work runs (gossip,
+    heartbeats) get there a minute or more after a start. Those compilations are what a node does in its first minutes,
+    not what it does for a connection, and on the shared CPU they stall the other nodes too."""
     end = time.monotonic() + seconds
+    began = time.monotonic()
     while time.monotonic() < end:
         before = [cpu_seconds(p) for p in pids]
-        time.sleep(1)
-        if max(cpu_seconds(p) - b for p, b in zip(pids, before)) < 0.02:
+        compiling = [compiler_threads(p) for p in pids]
+        time.sleep(window)
+        idle = max(cpu_seconds(p) - b for p, b in zip(pids, before)) < 0.02 * window
+        if idle and all(compiler_threads(p).items() <= c.items() for p, c in zip(pids, compiling)):
+            print(f"nodes idle and done compiling after {time.monotonic() - began:.0f} s", flush=True)
             return
-    print(f"nodes still busy after {seconds} s of settling; measuring anyway", flush=True)
+    print(f"nodes still busy or compiling after {seconds} s of settling; measuring anyway", flush=True)
+
+
+def compiler_threads(pid):
+    """The run time so far (ns, /proc/PID/task/TID/schedstat) of each of the runtime's tiered compilation threads; a
+    thread ends after a few idle seconds, and a new one starts with the next compilation."""
+    threads = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if not f.read().startswith(".NET Tiered"):
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                threads[tid] = int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return threads
 
 
 def med(values):
