@@ -22,8 +22,8 @@ import tempfile
 import time
 import urllib.request
 
-from bench import (finish, BENCH, CLIENT_CPU, PROXY_CPU, ROOT, Processes, cpu_seconds, dedent, free_port, machine, run,
-                   wait_for_port)
+from bench import (finish, BENCH, CLIENT_CPU, PROXY_CPU, ROOT, Processes, compiler_threads, cpu_seconds, dedent,
+                   free_port, machine, run, wait_for_port)
 
 RESULTS = os.path.join(BENCH, "results")
 WSLOAD = os.path.join(BENCH, "WsLoad/bin/Release/net10.0/WsLoad.dll")
@@ -140,7 +140,7 @@ def warm(b, names, urls, pids):
     settle(pids)
 
 
-def settle(pids, seconds=150, window=5):
+def settle(pids, seconds=180, window=5):
     """Waits (at most `seconds`) for a window in which no node spends more than 2% of a CPU and no node's runtime
     compiles: tiered compilation compiles a method again once it has run often enough (twice with dynamic PGO: once to
     measure it, once with what was measured), and the methods only the cluster's periodic work runs (gossip,
@@ -157,22 +157,6 @@ def settle(pids, seconds=150, window=5):
             print(f"nodes idle and done compiling after {time.monotonic() - began:.0f} s", flush=True)
             return
     print(f"nodes still busy or compiling after {seconds} s of settling; measuring anyway", flush=True)
-
-
-def compiler_threads(pid):
-    """The run time so far (ns, /proc/PID/task/TID/schedstat) of each of the runtime's tiered compilation threads; a
-    thread ends after a few idle seconds, and a new one starts with the next compilation."""
-    threads = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                if not f.read().startswith(".NET Tiered"):
-                    continue
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                threads[tid] = int(f.read().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return threads
 
 
 def med(values):
