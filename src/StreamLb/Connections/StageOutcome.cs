@@ -36,6 +36,8 @@ public sealed class StageOutcome<T>
         observer(_task.Task);
     }
 
+    internal bool IsCompleted => _task.Task.IsCompleted;
+
     internal bool TrySetResult(T result)
     {
         if (!_task.TrySetResult(result))

@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using System.Security.Authentication;
 using Akka.IO;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
 using StreamLb.Connections;
 
@@ -29,9 +28,6 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
     // One per thread: a read copies its plain text out before the handler returns.
     [ThreadStatic]
     private static byte[]? t_scratch;
-
-    public static BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Create(NativeTlsContext context) =>
-        BidiFlow.FromGraph(new NativeTlsServerStage(context));
 
     protected override GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake) => new Logic(this, context, handshake);
 
@@ -93,7 +89,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                     if (_handshakeDone && !CipherWaiting)
                         Advance(); // a read that waited for this cipher text to go
                 },
-                onDownstreamFinish: cause => FailStage(cause as Exception ?? new IOException("the client connection closed")));
+                onDownstreamFinish: ClientGone);
         }
 
         public override void PreStart()
@@ -365,7 +361,8 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
 
         public override void PostStop()
         {
-            _handshake.TrySetException(new IOException("the TLS stage stopped"));
+            if (!_handshake.IsCompleted)
+                _handshake.TrySetException(new IOException("the TLS stage stopped"));
             var ssl = _ssl;
             _ssl = 0;
             if (ssl != 0)

@@ -52,7 +52,7 @@ public sealed class ServerTls : IDisposable
 
     /// <summary>A new stage: cipher side first, plain side second; materializes the handshake's outcome.</summary>
     public BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Stage() =>
-        _native is not null ? NativeTlsServerStage.Create(_native) : TlsServerStage.Create(_managed!);
+        BidiFlow.FromGraph(_native is not null ? new NativeTlsServerStage(_native) : (TlsStage)new TlsServerStage(_managed!));
 
     public void Dispose() => _native?.Dispose();
 }

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Net.Security;
 using Akka.IO;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
 using StreamLb.Connections;
 
@@ -25,10 +24,6 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
 {
     /// <summary>Largest plain-text chunk read at once: one full TLS record.</summary>
     private const int ReadSize = 16 * 1024;
-
-    /// <summary>The stage as a BidiFlow to join onto a client connection: cipher side first, plain side second.</summary>
-    public static BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Create(SslServerAuthenticationOptions options) =>
-        BidiFlow.FromGraph(new TlsServerStage(options));
 
     protected override GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake) => new Logic(this, options, handshake);
 
@@ -92,7 +87,7 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
                 onUpstreamFailure: FailStage);
             SetHandler(stage.CipherOut,
                 onPull: InHandler(PushCipher),
-                onDownstreamFinish: cause => FailStage(cause as Exception ?? new IOException("the client connection closed")));
+                onDownstreamFinish: ClientGone);
         }
 
         public override void PreStart()
@@ -389,8 +384,8 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
         public override void PostStop()
         {
             _stopped = true;
-            var stopped = new IOException("the TLS stage stopped");
-            _handshake.TrySetException(stopped);
+            if (!_handshake.IsCompleted)
+                _handshake.TrySetException(new IOException("the TLS stage stopped"));
             // A pending read ends here, on this thread, and hands back its buffer before SslStream is disposed: as at
             // the end of the stream, and so does any later one. No one waits for their outcome any more, and a failure
             // would be thrown anew through each of SslStream's async frames (it reads once more after the end), on

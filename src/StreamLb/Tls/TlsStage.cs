@@ -62,6 +62,9 @@ public abstract class TlsStage : GraphStageWithMaterializedValue<BidiShape<ByteS
                 Push(stage.CipherOut, next);
         }
 
+        /// <summary>The client socket takes no more cipher text: the connection is over.</summary>
+        protected void ClientGone(Exception? cause) => FailStage(cause ?? new IOException("the client connection closed"));
+
         protected void CompleteIfDone()
         {
             if (IsClosed(stage.PlainOut) && IsClosed(stage.CipherOut))
