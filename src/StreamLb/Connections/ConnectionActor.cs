@@ -13,8 +13,9 @@ namespace StreamLb.Connections;
 
 /// <summary>
 /// One accepted client connection: Handshaking → Picking → Connecting → Relaying, then it stops. It owns the
-/// connection's stream graph (client socket ⇄ TLS stage ⇄ relay stage ⇄ upstream socket) and its balancer
-/// assignment, which the ledger releases when the actor stops, however it stops.
+/// connection's stream graph (client socket ⇄ TLS stage ⇄ relay stage ⇄ upstream socket), which runs on its turns
+/// (<see cref="HostedGraph"/>), and its balancer assignment, which the ledger releases when the actor stops, however
+/// it stops.
 /// </summary>
 public sealed class ConnectionActor : ActorBase
 {
@@ -26,6 +27,7 @@ public sealed class ConnectionActor : ActorBase
     private readonly string _upstream;
     private readonly List<string> _tried = [];
     private readonly ILoggingAdapter _log;
+    private HostedGraph? _stages;
     private RelayControl? _relay;
     private SocketConnector? _upstreamSocket;
     private string? _server;
@@ -100,8 +102,8 @@ public sealed class ConnectionActor : ActorBase
     {
         var self = Self;
         _tellSelf = due => self.Tell(due);
-        var (handshake, relay, upstream) = _graph.Run(_client.Socket, _materializer);
-        (_relay, _upstreamSocket) = (relay, upstream);
+        var (stages, handshake, relay, upstream) = _graph.Run(_client.Socket, _materializer, Self);
+        (_stages, _relay, _upstreamSocket) = (stages, relay, upstream);
         if (handshake is not null)
         {
             TellWhenDone(handshake, info => new HandshakeDone(info), e => new HandshakeFailed(e));
@@ -134,7 +136,19 @@ public sealed class ConnectionActor : ActorBase
     /// The state is a field read here rather than Akka's behaviour stack: its first Become gives the actor a full
     /// state object (dictionaries for watching and stashing), one more allocation per connection for nothing.
     /// </summary>
-    protected override bool Receive(object message) => _state switch
+    protected override bool Receive(object message)
+    {
+        if (_stages is { } stages && stages.TryReceive(message))
+        {
+            if (_state == State.Stopping && stages.IsTerminated)
+                Context.Stop(Self);
+            return true;
+        }
+
+        return ReceiveInState(message);
+    }
+
+    private bool ReceiveInState(object message) => _state switch
     {
         State.Handshaking => Handshaking(message),
         State.EndedDuringHandshake => EndedDuringHandshake(message),
@@ -143,7 +157,8 @@ public sealed class ConnectionActor : ActorBase
         State.LeftWhileConnecting => LeftWhileConnecting(message),
         State.EndedWhileConnecting => EndedWhileConnecting(message),
         State.Relaying => Relaying(message),
-        _ => Closing(message),
+        State.Closing => Closing(message),
+        _ => Stopping(message),
     };
 
     private enum State
@@ -156,6 +171,7 @@ public sealed class ConnectionActor : ActorBase
         EndedWhileConnecting,
         Relaying,
         Closing,
+        Stopping,
     }
 
     private void StartTimeout(TimeSpan after)
@@ -365,7 +381,7 @@ public sealed class ConnectionActor : ActorBase
         if (_log.IsEnabled(level))
             _log.Log(level, "{0} client {1} ↔ server {2} {3}; {4} bytes from client, {5} from upstream",
                 [_id, _client.RemoteAddress, _server, Describe(result), result.BytesFromClient, result.BytesFromUpstream]);
-        Context.Stop(Self);
+        StopOnceStagesEnded();
     }
 
     /// <summary>Null when the next server may be tried, else why not (nginx's proxy_next_upstream* rules).</summary>
@@ -395,22 +411,46 @@ public sealed class ConnectionActor : ActorBase
         switch (message)
         {
             case RelayResult:
-                Context.Stop(Self);
+                StopOnceStagesEnded();
                 return true;
             case ConnectionTimeout due when due == _timeout:
                 _relay!.Abort(new TimeoutException("the connection did not close in time"));
-                Context.Stop(Self);
+                StopOnceStagesEnded();
                 return true;
             default:
                 return true; // whatever else arrives no longer matters
         }
     }
 
+    /// <summary>
+    /// The relay has ended, but the graph's other stages may still be at their last step (a write, a TLS close_notify,
+    /// an abort on its way): this actor runs them, so it stops once they have, or after a last timeout, which stops
+    /// whatever is left.
+    /// </summary>
+    private void StopOnceStagesEnded()
+    {
+        if (_stages?.IsTerminated != false)
+        {
+            Context.Stop(Self);
+            return;
+        }
+
+        _state = State.Stopping;
+        StartTimeout(TimeSpan.FromSeconds(10));
+    }
+
+    private bool Stopping(object message)
+    {
+        if (message is ConnectionTimeout due && due == _timeout)
+            Context.Stop(Self);
+        return true; // whatever else arrives no longer matters
+    }
+
     /// <summary>The relay has already ended: log why and stop.</summary>
     private void Stopped(string reason, LogLevel level = LogLevel.WarningLevel)
     {
         _log.Log(level, "{0} {1}", [_id, reason]);
-        Context.Stop(Self);
+        StopOnceStagesEnded();
     }
 
     /// <summary>
@@ -423,9 +463,10 @@ public sealed class ConnectionActor : ActorBase
     protected override void PostStop()
     {
         CancelTimeout();
-        if (_relay is null)
+        if (_stages is null)
             _client.Socket.Dispose(); // never handed to a graph
-        _relay?.Abort(new IOException("the connection actor stopped"));
+        // The stages run on this actor's turns, which end here: whatever still runs stops now.
+        _stages?.Abort(new AbruptTerminationException(Self));
         // Also when no answer came: the balancer may still count an ask that is on its way.
         if (_server is not null || _acquire is not null)
             _settings.Ledger.Tell(new ConnectionLedger.Untrack(_upstream, _id));

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Akka;
+using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using StreamLb.Listening;
@@ -31,11 +32,17 @@ public sealed class ConnectionGraph
         _graph = Fusing.Aggressive(graph);
     }
 
-    /// <summary>Starts the graph for an accepted client socket, which it owns from now on.</summary>
-    public (StageOutcome<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream) Run(Socket client, IMaterializer materializer)
+    /// <summary>
+    /// Starts the graph for an accepted client socket, which it owns from now on, inside <paramref name="owner"/>: the
+    /// connection actor, which hands the graph's events to the returned <see cref="HostedGraph"/>.
+    /// </summary>
+    public (HostedGraph Graph, StageOutcome<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream) Run(Socket client,
+        IMaterializer materializer, IActorRef owner)
     {
-        var (clientSocket, handshake, relay, upstream) = materializer.Materialize(_graph);
+        var (hosted, (clientSocket, handshake, relay, upstream)) = HostedGraph.Materialize(_graph, materializer, owner);
+        // Handed over before the stages start: the client's stage takes it as it starts.
         clientSocket.Attach(client);
-        return (handshake, relay, upstream);
+        hosted.Start();
+        return (hosted, handshake, relay, upstream);
     }
 }

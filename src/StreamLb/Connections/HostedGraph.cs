@@ -1,0 +1,134 @@
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Implementation;
+using Akka.Streams.Implementation.Fusing;
+
+namespace StreamLb.Connections;
+
+/// <summary>
+/// A connection's stream graph, run inside its connection actor rather than in an actor of its own: the materializer
+/// hands over the graph's interpreter, the connection actor passes it the graph's events (its stages' callbacks arrive
+/// as messages to that actor) and the interpreter runs on the actor's turn. A connection is then one actor, made and
+/// stopped once, instead of two; the stages and their order of events are those of any materialized graph.
+/// </summary>
+public sealed class HostedGraph
+{
+    // Tells the host that events queued during its last turn are left to run (the turn's limit was reached).
+    private static readonly object RunQueued = new();
+
+    private readonly IActorRef _host;
+    private readonly int _eventLimit;
+    private GraphInterpreterShell? _shell;
+
+    // Events the graph raised for itself while it ran (a stage's callback called from inside the interpreter): run
+    // after the event that raised them, in the same turn, as Akka's own interpreter actor does. Made on first use.
+    private Queue<object>? _queued;
+    private Action<object>? _enqueue;
+
+    private HostedGraph(IActorRef host, int eventLimit)
+    {
+        _host = host;
+        _eventLimit = eventLimit;
+    }
+
+    /// <summary>True once every stage of the graph has stopped (or the graph never started).</summary>
+    public bool IsTerminated => _shell is null || _shell.IsTerminated;
+
+    /// <summary>
+    /// Materializes <paramref name="graph"/> to run in <paramref name="host"/>, an actor that hands every message
+    /// <see cref="TryReceive"/> takes to it. No stage has started yet: <see cref="Start"/> starts them, on the host's turn.
+    /// </summary>
+    public static (HostedGraph Graph, TMat Materialized) Materialize<TMat>(IGraph<ClosedShape, TMat> graph, IMaterializer materializer,
+        IActorRef host)
+    {
+        var extended = materializer as ExtendedActorMaterializer
+            ?? throw new ArgumentException($"a hosted graph needs an actor materializer, not {materializer.GetType().Name}", nameof(materializer));
+        var hosted = new HostedGraph(host, extended.Settings.SyncProcessingLimit);
+        var materialized = extended.Materialize(graph, hosted.Adopt);
+        if (hosted._shell is null)
+            throw new InvalidOperationException("the materializer ran the graph in an actor of its own (it has an async boundary)");
+        return (hosted, materialized);
+    }
+
+    private IActorRef Adopt(GraphInterpreterShell shell)
+    {
+        if (_shell is not null)
+            throw new InvalidOperationException("a hosted graph is one fused graph; this one has more");
+        _shell = shell;
+        return _host;
+    }
+
+    /// <summary>Starts the stages (once), on the host's turn.</summary>
+    public void Start()
+    {
+        if (_enqueue is not null)
+            throw new InvalidOperationException("the graph has started already");
+        _enqueue = Enqueue;
+        try
+        {
+            var left = _shell!.Init(_host, null, _enqueue, _eventLimit);
+            RunQueuedEvents(left);
+        }
+        catch (Exception e)
+        {
+            // As the interpreter actor does: a graph that fails to start is aborted, which stops every stage.
+            _shell!.TryAbort(e);
+        }
+    }
+
+    /// <summary>Runs <paramref name="message"/> if it is one of this graph's events; false for anything else.</summary>
+    public bool TryReceive(object message)
+    {
+        if (message is ActorGraphInterpreter.IBoundaryEvent boundary && ReferenceEquals(boundary.Shell, _shell))
+        {
+            RunQueuedEvents(Run(boundary, _eventLimit));
+            return true;
+        }
+
+        if (ReferenceEquals(message, RunQueued))
+        {
+            RunQueuedEvents(_eventLimit);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Stops every stage still running, with <paramref name="reason"/>; nothing when all have stopped.</summary>
+    public void Abort(Exception reason)
+    {
+        if (!IsTerminated)
+            _shell!.TryAbort(reason);
+    }
+
+    private int Run(ActorGraphInterpreter.IBoundaryEvent boundary, int limit)
+    {
+        if (_shell!.IsTerminated)
+            return limit;
+        try
+        {
+            return _shell.Receive(boundary, limit);
+        }
+        catch (Exception e)
+        {
+            _shell.TryAbort(e);
+            return limit;
+        }
+    }
+
+    private void RunQueuedEvents(int limit)
+    {
+        if (_queued is not { } queued)
+            return;
+        while (queued.Count != 0 && limit > 0 && !_shell!.IsTerminated)
+        {
+            var next = queued.Dequeue();
+            limit = next is ActorGraphInterpreter.IBoundaryEvent boundary ? Run(boundary, limit) : limit;
+        }
+
+        if (queued.Count != 0 && !_shell!.IsTerminated)
+            _host.Tell(RunQueued);
+    }
+
+    private void Enqueue(object message) => (_queued ??= new Queue<object>()).Enqueue(message);
+}
