@@ -269,7 +269,7 @@ public sealed class ConnectionActor : ActorBase
                 _state = State.Connecting;
                 _connectStarted = Stopwatch.GetTimestamp();
                 TellWhenDone(_upstreamSocket!.Connect(UpstreamAddress.Parse(assigned.Server), _settings.Server.ProxyConnectTimeout),
-                    local => new UpstreamConnected(local), e => new UpstreamFailed(assigned.Server, e));
+                    _ => UpstreamConnected.Instance, e => new UpstreamFailed(assigned.Server, e));
                 return true;
             }
             case NoServerAvailable none:
@@ -466,7 +466,8 @@ public sealed class ConnectionActor : ActorBase
         if (_stages is null)
             _client.Socket.Dispose(); // never handed to a graph
         // The stages run on this actor's turns, which end here: whatever still runs stops now.
-        _stages?.Abort(new AbruptTerminationException(Self));
+        if (_stages is { IsTerminated: false } stages)
+            stages.Abort(new AbruptTerminationException(Self));
         // Also when no answer came: the balancer may still count an ask that is on its way.
         if (_server is not null || _acquire is not null)
             _settings.Ledger.Tell(new ConnectionLedger.Untrack(_upstream, _id));
@@ -498,7 +499,10 @@ public sealed class ConnectionActor : ActorBase
 
     private sealed record HandshakeFailed(Exception Error);
 
-    private sealed record UpstreamConnected(EndPoint Local);
+    private sealed class UpstreamConnected
+    {
+        public static readonly UpstreamConnected Instance = new();
+    }
 
     private sealed record UpstreamFailed(string Server, Exception Error);
 }

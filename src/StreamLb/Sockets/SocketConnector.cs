@@ -12,20 +12,41 @@ namespace StreamLb.Sockets;
 /// </summary>
 public sealed class SocketConnector
 {
-    private readonly TaskCompletionSource<EndPoint> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     // Attempts handed to the stage that it has not taken yet; how the started stage takes one; why it stopped, once
-    // it has. Guarded by the list.
+    // it has; the socket once connected, and who asked for its local address. Guarded by the list.
     private readonly List<ConnectAttempt> _handedOver = [];
     private Action<ConnectAttempt>? _take;
     private Exception? _stopped;
-
-    /// <summary>The local address once the socket is connected; faults if the stage stopped before that.</summary>
-    public Task<EndPoint> Connected => _connected.Task;
+    private Socket? _connectedSocket;
+    private TaskCompletionSource<EndPoint>? _connected;
 
     /// <summary>
-    /// Connects to <paramref name="remote"/> and completes with the local address; faults if the connect failed or took
-    /// longer than <paramref name="timeout"/> (zero: no limit), or if the stage stopped or is connected already.
+    /// The local address once the socket is connected; faults if the stage stopped before that. Made when first asked
+    /// for (a relay never asks: its local address would cost a system call per connection).
+    /// </summary>
+    public Task<EndPoint> Connected
+    {
+        get
+        {
+            lock (_handedOver)
+            {
+                if (_connected is null)
+                {
+                    _connected = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    if (_connectedSocket is { } socket)
+                        SetLocalAddress(_connected, socket);
+                    else if (_stopped is { } stopped)
+                        _connected.TrySetException(stopped);
+                }
+
+                return _connected.Task;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="remote"/> and completes with it; faults if the connect failed or took longer than
+    /// <paramref name="timeout"/> (zero: no limit), or if the stage stopped or is connected already.
     /// </summary>
     public StageOutcome<EndPoint> Connect(EndPoint remote, TimeSpan timeout) => HandOver(new ConnectAttempt(remote, timeout));
 
@@ -74,7 +95,27 @@ public sealed class SocketConnector
             return _handedOver.Remove(attempt);
     }
 
-    internal void SetConnected(EndPoint local) => _connected.TrySetResult(local);
+    internal void SetConnected(Socket socket)
+    {
+        lock (_handedOver)
+        {
+            _connectedSocket = socket;
+            if (_connected is { } connected)
+                SetLocalAddress(connected, socket);
+        }
+    }
+
+    private static void SetLocalAddress(TaskCompletionSource<EndPoint> connected, Socket socket)
+    {
+        try
+        {
+            connected.TrySetResult(socket.LocalEndPoint!);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            connected.TrySetException(e); // asked for after the socket had closed
+        }
+    }
 
     internal void Stopped(Exception reason)
     {
@@ -84,9 +125,9 @@ public sealed class SocketConnector
             _stopped ??= reason;
             untaken = [.. _handedOver];
             _handedOver.Clear();
+            _connected?.TrySetException(reason);
         }
 
-        _connected.TrySetException(reason);
         foreach (var attempt in untaken)
             attempt.Fail(reason);
     }

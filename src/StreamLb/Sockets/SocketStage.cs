@@ -143,7 +143,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             {
                 _socket = accepted;
                 Connected();
-                attempt.Done.TrySetResult(accepted.LocalEndPoint!);
+                attempt.Done.TrySetResult(accepted.RemoteEndPoint!);
                 return;
             }
 
@@ -187,7 +187,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             // sent its first bytes by the time it is attached, so its first read is a plain receive.)
             _drained = true;
             Connected();
-            attempt.Done.TrySetResult(_socket!.LocalEndPoint!);
+            attempt.Done.TrySetResult(attempt.Remote!);
         }
 
         private void OnConnectTimeout(ConnectionTimeout due)
@@ -219,7 +219,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             // Reads are tried without waiting; when nothing is there yet the stage waits with a zero-byte receive.
             socket.Blocking = false;
             _isConnected = true;
-            _connector.SetConnected(socket.LocalEndPoint!);
+            _connector.SetConnected(socket);
             if (IsAvailable(_stage.Received))
                 Read();
             if (IsClosed(_stage.ToSend))
