@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Implementation;
 using Akka.Streams.Implementation.Fusing;
+using Fusing = Akka.Streams.Fusing;
 
 namespace StreamLb.Connections;
 
@@ -43,17 +44,18 @@ public sealed class HostedGraph
     {
         var extended = materializer as ExtendedActorMaterializer
             ?? throw new ArgumentException($"a hosted graph needs an actor materializer, not {materializer.GetType().Name}", nameof(materializer));
+        // Fused once here unless it is already (a connection's graph is): one interpreter (one module), unless it has
+        // async boundaries, whose every island would run in an actor of its own.
+        var fused = Fusing.Aggressive(graph);
+        if (fused.Module.SubModules.Length != 1)
+            throw new ArgumentException("a hosted graph runs in one actor; this graph has async boundaries", nameof(graph));
         var hosted = new HostedGraph(host, extended.Settings.SyncProcessingLimit);
-        var materialized = extended.Materialize(graph, hosted.Adopt);
-        if (hosted._shell is null)
-            throw new InvalidOperationException("the materializer ran the graph in an actor of its own (it has an async boundary)");
+        var materialized = extended.Materialize(fused, hosted.Adopt);
         return (hosted, materialized);
     }
 
     private IActorRef Adopt(GraphInterpreterShell shell)
     {
-        if (_shell is not null)
-            throw new InvalidOperationException("a hosted graph is one fused graph; this one has more");
         _shell = shell;
         return _host;
     }

@@ -1,0 +1,114 @@
+using Akka;
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.TestKit.Xunit2;
+using StreamLb.Connections;
+using Xunit;
+
+namespace StreamLb.Tests.Connections;
+
+/// <summary>A graph run inside an actor of ours, as a connection actor runs its connection's graph.</summary>
+public sealed class HostedGraphSpecs : TestKit
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    /// <summary>Runs a graph on its turns and says when every stage has stopped.</summary>
+    private sealed class Host<TMat>(IRunnableGraph<TMat> graph, IActorRef watcher) : UntypedActor
+    {
+        private HostedGraph? _graph;
+
+        protected override void PreStart()
+        {
+            var (hosted, materialized) = HostedGraph.Materialize(graph, Context.Materializer(), Self);
+            _graph = hosted;
+            watcher.Tell(new Started<TMat>(materialized, Self));
+            hosted.Start();
+            ReportIfDone();
+        }
+
+        protected override void OnReceive(object message)
+        {
+            if (_graph!.TryReceive(message))
+                ReportIfDone();
+            else
+                Unhandled(message);
+        }
+
+        private void ReportIfDone()
+        {
+            if (_graph!.IsTerminated)
+                watcher.Tell(Terminated.Instance);
+        }
+
+        protected override void PostStop()
+        {
+            if (_graph is { IsTerminated: false } running)
+                running.Abort(new InvalidOperationException("the host stopped"));
+        }
+    }
+
+    private sealed record Started<TMat>(TMat Materialized, IActorRef Host);
+
+    private sealed class Terminated
+    {
+        public static readonly Terminated Instance = new();
+    }
+
+    private Started<TMat> RunHosted<TMat>(IRunnableGraph<TMat> graph)
+    {
+        Sys.ActorOf(Props.Create(() => new Host<TMat>(graph, TestActor)));
+        return ExpectMsg<Started<TMat>>(Patience);
+    }
+
+    [Fact]
+    public async Task A_graph_runs_to_its_end_in_the_host_beyond_one_turn_of_events()
+    {
+        // Far more elements than one turn may run (the materializer's sync processing limit): the graph goes on in
+        // later turns, each a message to the host.
+        var count = Sys.Materializer().Settings.SyncProcessingLimit * 5;
+        var started = RunHosted(Source.From(Enumerable.Range(1, count)).Select(i => i * 2).ToMaterialized(Sink.Seq<int>(), Keep.Right));
+
+        var result = await started.Materialized.WaitAsync(Patience);
+        Assert.Equal(Enumerable.Range(1, count).Select(i => i * 2), result);
+        ExpectMsg<Terminated>(Patience);
+    }
+
+    [Fact]
+    public async Task Callbacks_from_other_threads_reach_the_stages_through_the_host()
+    {
+        // A queue's offers are async callbacks into its stage: each arrives as a message to the host.
+        var started = RunHosted(Source.Queue<int>(4, OverflowStrategy.Backpressure).ToMaterialized(Sink.Seq<int>(), Keep.Both));
+        var (queue, seq) = started.Materialized;
+
+        for (var i = 1; i <= 20; i++)
+            Assert.Equal(QueueOfferResult.Enqueued.Instance, await Task.Run(() => queue.OfferAsync(i)).WaitAsync(Patience));
+        queue.Complete();
+
+        Assert.Equal(Enumerable.Range(1, 20), await seq.WaitAsync(Patience));
+        ExpectMsg<Terminated>(Patience);
+    }
+
+    [Fact]
+    public async Task Stopping_the_host_stops_every_stage_still_running()
+    {
+        var started = RunHosted(Source.Never<int>().WatchTermination(Keep.Right).To(Sink.Ignore<int>()));
+        var ended = started.Materialized;
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Assert.False(ended.IsCompleted);
+
+        Sys.Stop(started.Host);
+
+        // The stage ran its end (PostStop) as its host stopped: the watched termination completes, as a failure.
+        await Assert.ThrowsAnyAsync<Exception>(() => ended.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public void A_graph_with_an_async_boundary_is_refused_it_would_run_in_actors_of_its_own()
+    {
+        var graph = Source.Single(1).Async().Select(i => i + 1).To(Sink.Ignore<int>());
+
+        var error = Assert.ThrowsAny<Exception>(() => HostedGraph.Materialize(graph, Sys.Materializer(), TestActor));
+        Assert.Contains("graph", error.Message);
+    }
+}
