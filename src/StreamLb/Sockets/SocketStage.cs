@@ -59,10 +59,16 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
     private sealed class Logic : GraphStageLogic
     {
+        // What a socket completion tells the stage (a connect attempt tells itself).
+        private static readonly object ReadableEvent = new();
+        private static readonly object SentEvent = new();
+        private static readonly object ConnectDoneEvent = new();
+
         private readonly SocketStage _stage;
         private readonly SocketConnector _connector;
         private Socket? _socket;
         private SocketConnector.ConnectAttempt? _attempt;
+        private Action<object>? _onSocketEvent;
         private Action? _onConnected;
         private Action? _onReadable;
         private Action? _onSent;
@@ -112,22 +118,33 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         public override void PreStart()
         {
-            // Socket completions run on the socket engine's or the pool's threads; they come back through callbacks.
-            _onReadable = WhileRunning(GetAsyncCallback(OnReadable), whenStopped: CloseAfterWaitEnded);
-            _onSent = WhileRunning(GetAsyncCallback(OnSent));
-            _onConnected = WhileRunning(GetAsyncCallback(OnConnectDone));
-            _connector.Started(GetAsyncCallback<SocketConnector.ConnectAttempt>(StartConnect));
+            // Socket completions run on the socket engine's or the pool's threads, and connect attempts come from any
+            // thread: all come back through one callback, which says what happened. Each completion's own delegate is
+            // made when first needed (an accepted socket never connects; most sends complete at once).
+            _onSocketEvent = GetAsyncCallback<object>(OnSocketEvent);
+            _onReadable = () =>
+            {
+                if (!_stopped)
+                    _onSocketEvent(ReadableEvent);
+                else
+                    CloseAfterWaitEnded();
+            };
+            _connector.Started(attempt => _onSocketEvent(attempt));
             if (_stage._connectAtStart is var (remote, timeout))
                 _connector.Connect(remote, timeout); // a failure fails the stage (ConnectFailed)
         }
 
-        private Action WhileRunning(Action callback, Action? whenStopped = null) => () =>
+        private void OnSocketEvent(object what)
         {
-            if (!_stopped)
-                callback();
+            if (ReferenceEquals(what, ReadableEvent))
+                OnReadable();
+            else if (ReferenceEquals(what, SentEvent))
+                OnSent();
+            else if (ReferenceEquals(what, ConnectDoneEvent))
+                OnConnectDone();
             else
-                whenStopped?.Invoke();
-        };
+                StartConnect((SocketConnector.ConnectAttempt)what);
+        }
 
         private void StartConnect(SocketConnector.ConnectAttempt attempt)
         {
@@ -162,7 +179,11 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             if (_connecting.IsCompleted)
                 OnConnectDone();
             else
-                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected!);
+                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected ??= () =>
+                {
+                    if (!_stopped)
+                        _onSocketEvent!(ConnectDoneEvent);
+                });
         }
 
         private void OnConnectDone()
@@ -344,7 +365,11 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             if (_sending.IsCompleted)
                 OnSent();
             else
-                _sending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSent!);
+                _sending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSent ??= () =>
+                {
+                    if (!_stopped)
+                        _onSocketEvent!(SentEvent);
+                });
         }
 
         private void OnSent()
