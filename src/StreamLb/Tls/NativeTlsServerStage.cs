@@ -150,7 +150,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
             {
                 if (!_handshakeDone)
                 {
-                    OpenSsl.ERR_clear_error();
+                    OpenSsl.ClearErrors();
                     var result = OpenSsl.SSL_do_handshake(_ssl);
                     SendPending();
                     if (result != 1)
@@ -179,7 +179,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                     return;
                 var scratch = t_scratch ??= GC.AllocateUninitializedArray<byte>(RecordSize, pinned: true);
                 int count;
-                OpenSsl.ERR_clear_error();
+                OpenSsl.ClearErrors();
                 fixed (byte* buffer = scratch)
                     count = OpenSsl.SSL_read(_ssl, buffer, RecordSize);
                 SendPending(); // a read can answer: a key update, say
@@ -261,7 +261,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         private bool WriteRecord(ReadOnlySpan<byte> plain)
         {
             int written;
-            OpenSsl.ERR_clear_error();
+            OpenSsl.ClearErrors();
             fixed (byte* data = plain)
                 written = OpenSsl.SSL_write(_ssl, data, plain.Length);
             if (written == plain.Length)
@@ -305,9 +305,9 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
             else if (_plainInFinished)
             {
                 _closeNotifySent = true;
-                OpenSsl.ERR_clear_error();
+                OpenSsl.ClearErrors();
                 OpenSsl.SSL_shutdown(_ssl);
-                OpenSsl.ERR_clear_error();
+                OpenSsl.ClearErrors();
                 SendPending();
                 Continue();
             }

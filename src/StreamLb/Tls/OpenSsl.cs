@@ -88,6 +88,18 @@ internal static unsafe partial class OpenSsl
     [LibraryImport(Crypto)] public static partial ulong ERR_get_error();
     [LibraryImport(Crypto)] public static partial void ERR_error_string_n(ulong error, byte* buffer, nuint length);
     [LibraryImport(Crypto)] public static partial void ERR_clear_error();
+    [LibraryImport(Crypto)] public static partial ulong ERR_peek_error();
+
+    /// <summary>
+    /// Empties this thread's error queue, as every TLS call must find it (SSL_get_error reads it). Mostly it is empty
+    /// already: a look is then all it costs, where ERR_clear_error resets each of the queue's sixteen slots (two
+    /// free(NULL) each), before each of a connection's dozens of calls.
+    /// </summary>
+    public static void ClearErrors()
+    {
+        if (ERR_peek_error() != 0)
+            ERR_clear_error();
+    }
 
     public static long SSL_CTX_set_mode(SafeSslContext context, long mode) => SSL_CTX_ctrl(context, CtrlMode, mode, 0);
     public static long SSL_CTX_set_session_cache_mode(SafeSslContext context, long mode) => SSL_CTX_ctrl(context, CtrlSetSessionCacheMode, mode, 0);
