@@ -31,6 +31,11 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     private ConnectionGraph? _graph;
     private Props? _connectionProps;
     private Socket? _listening;
+
+    // The accept under way, if it did not complete at once, and how its completion tells this actor (made once).
+    private ValueTask<Socket> _accepting;
+    private bool _acceptPending;
+    private Action? _onAccepted;
     private EndPoint? _bound;
     private Exception? _bindError;
 
@@ -39,15 +44,23 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         _settings = settings;
         _nextConnectionNumber = nextConnectionNumber;
 
-        Receive<AcceptDone>(done =>
+        Receive<AcceptDone>(_ =>
         {
-            if (!done.Accepting.IsCompletedSuccessfully)
+            // Read once, as a socket's reusable accept must be, and before the next accept starts.
+            var accepting = _accepting;
+            (_accepting, _acceptPending) = (default, false);
+            Socket accepted;
+            try
             {
-                AcceptFailed(done.Accepting.Exception?.GetBaseException());
+                accepted = accepting.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                AcceptFailed(e);
                 return;
             }
 
-            Start(done.Accepting.Result);
+            Start(accepted);
             AcceptMore();
         });
         Receive<AcceptNext>(_ => AcceptMore());
@@ -98,6 +111,8 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
 
         _listening = socket;
         _bound = socket.LocalEndPoint!;
+        var self = Self;
+        _onAccepted = () => self.Tell(AcceptDone.Instance);
         _log.Info("listening on {0}{1} for upstream \"{2}\"", _bound, _settings.Tls is null ? "" : " (ssl)", _settings.Server.ProxyPass);
         AcceptMore();
     }
@@ -105,15 +120,16 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     /// <summary>Takes what waits in the backlog (up to a batch), then waits for the next connection.</summary>
     private void AcceptMore()
     {
-        if (_listening is not { } listening)
+        if (_listening is not { } listening || _acceptPending)
             return;
         for (var i = 0; i < AcceptBatch; i++)
         {
             var accepting = listening.AcceptAsync(CancellationToken.None);
             if (!accepting.IsCompleted)
             {
-                var self = Self;
-                accepting.AsTask().ContinueWith(t => self.Tell(new AcceptDone(t)), TaskContinuationOptions.ExecuteSynchronously);
+                // Told on the thread that completes it (no task made for it, no continuation queued).
+                (_accepting, _acceptPending) = (accepting, true);
+                accepting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onAccepted!);
                 return;
             }
 
@@ -185,7 +201,10 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         public static readonly GetConnectionCount Instance = new();
     }
 
-    private sealed record AcceptDone(Task<Socket> Accepting);
+    private sealed class AcceptDone
+    {
+        public static readonly AcceptDone Instance = new();
+    }
 
     private sealed class AcceptNext
     {
