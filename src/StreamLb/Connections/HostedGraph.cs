@@ -24,7 +24,6 @@ public sealed class HostedGraph
     // Events the graph raised for itself while it ran (a stage's callback called from inside the interpreter): run
     // after the event that raised them, in the same turn, as Akka's own interpreter actor does. Made on first use.
     private Queue<object>? _queued;
-    private Action<object>? _enqueue;
 
     private HostedGraph(IActorRef host, int eventLimit)
     {
@@ -63,12 +62,11 @@ public sealed class HostedGraph
     /// <summary>Starts the stages (once), on the host's turn.</summary>
     public void Start()
     {
-        if (_enqueue is not null)
+        if (_shell!.IsInitialized)
             throw new InvalidOperationException("the graph has started already");
-        _enqueue = Enqueue;
         try
         {
-            var left = _shell!.Init(_host, null, _enqueue, _eventLimit);
+            var left = _shell.Init(_host, null, Enqueue, _eventLimit);
             RunQueuedEvents(left);
         }
         catch (Exception e)

@@ -32,9 +32,9 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     private Props? _connectionProps;
     private Socket? _listening;
 
-    // The accept under way, if it did not complete at once, and how its completion tells this actor (made once).
+    // The accept under way (default when none), if it did not complete at once, and how its completion tells this
+    // actor (made once).
     private ValueTask<Socket> _accepting;
-    private bool _acceptPending;
     private Action? _onAccepted;
     private EndPoint? _bound;
     private Exception? _bindError;
@@ -48,7 +48,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         {
             // Read once, as a socket's reusable accept must be, and before the next accept starts.
             var accepting = _accepting;
-            (_accepting, _acceptPending) = (default, false);
+            _accepting = default;
             Socket accepted;
             try
             {
@@ -120,7 +120,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     /// <summary>Takes what waits in the backlog (up to a batch), then waits for the next connection.</summary>
     private void AcceptMore()
     {
-        if (_listening is not { } listening || _acceptPending)
+        if (_listening is not { } listening || _accepting != default)
             return;
         for (var i = 0; i < AcceptBatch; i++)
         {
@@ -128,7 +128,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
             if (!accepting.IsCompleted)
             {
                 // Told on the thread that completes it (no task made for it, no continuation queued).
-                (_accepting, _acceptPending) = (accepting, true);
+                _accepting = accepting;
                 accepting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onAccepted!);
                 return;
             }

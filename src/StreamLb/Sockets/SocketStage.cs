@@ -134,6 +134,13 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 _connector.Connect(remote, timeout); // a failure fails the stage (ConnectFailed)
         }
 
+        /// <summary>A completion's delegate: tells the stage <paramref name="what"/> completed, unless it has stopped.</summary>
+        private Action WhileRunning(object what) => () =>
+        {
+            if (!_stopped)
+                _onSocketEvent!(what);
+        };
+
         private void OnSocketEvent(object what)
         {
             if (ReferenceEquals(what, ReadableEvent))
@@ -179,11 +186,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             if (_connecting.IsCompleted)
                 OnConnectDone();
             else
-                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected ??= () =>
-                {
-                    if (!_stopped)
-                        _onSocketEvent!(ConnectDoneEvent);
-                });
+                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected ??= WhileRunning(ConnectDoneEvent));
         }
 
         private void OnConnectDone()
@@ -365,11 +368,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             if (_sending.IsCompleted)
                 OnSent();
             else
-                _sending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSent ??= () =>
-                {
-                    if (!_stopped)
-                        _onSocketEvent!(SentEvent);
-                });
+                _sending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSent ??= WhileRunning(SentEvent));
         }
 
         private void OnSent()

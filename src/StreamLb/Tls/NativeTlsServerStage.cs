@@ -35,11 +35,9 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
     {
         private readonly NativeTlsServerStage _stage;
         private readonly NativeTlsContext _context;
-        private readonly StageOutcome<TlsSessionInfo> _handshake;
         private nint _ssl;
         private nint _readBio;
         private nint _writeBio;
-        private bool _handshakeDone;
         private bool _cipherEnded;
 
         private bool _plainInFinished;
@@ -48,11 +46,10 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         // Cipher text from the client not handed to the session yet: it gets a record's worth at a time, when it asks.
         private ByteString? _cipherLeft;
 
-        public Logic(NativeTlsServerStage stage, NativeTlsContext context, StageOutcome<TlsSessionInfo> handshake) : base(stage)
+        public Logic(NativeTlsServerStage stage, NativeTlsContext context, StageOutcome<TlsSessionInfo> handshake) : base(stage, handshake)
         {
             _stage = stage;
             _context = context;
-            _handshake = handshake;
             SetHandler(stage.CipherIn,
                 onPush: () =>
                 {
@@ -73,7 +70,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                 onUpstreamFinish: () =>
                 {
                     _plainInFinished = true;
-                    if (!_handshakeDone)
+                    if (!HandshakeDone)
                         CompleteStage(); // nothing to protect yet: just close the socket
                     else
                         Continue();
@@ -86,7 +83,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                         return;
                     PushQueuedCipher();
                     Continue();
-                    if (_handshakeDone && !CipherWaiting)
+                    if (HandshakeDone && !CipherWaiting)
                         Advance(); // a read that waited for this cipher text to go
                 },
                 onDownstreamFinish: ClientGone);
@@ -148,7 +145,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         {
             while (!Stopped)
             {
-                if (!_handshakeDone)
+                if (!HandshakeDone)
                 {
                     OpenSsl.ClearErrors();
                     var result = OpenSsl.SSL_do_handshake(_ssl);
@@ -167,8 +164,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
                         return;
                     }
 
-                    _handshakeDone = true;
-                    _handshake.TrySetResult(Session());
+                    HandshakeSucceeded(Session());
                     Continue();
                     continue;
                 }
@@ -294,7 +290,7 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         /// </summary>
         private void Continue()
         {
-            if (!_handshakeDone || CipherWaiting || Stopped)
+            if (!HandshakeDone || CipherWaiting || Stopped)
                 return;
             if (_closeNotifySent)
             {
@@ -349,20 +345,19 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         /// <summary>For a failure thrown out of a handler (Akka.Streams fails the stage with it): the handshake's too.</summary>
         private Exception Failing(Exception error)
         {
-            _handshake.TrySetException(error);
+            HandshakeFailed(error);
             return error;
         }
 
         private void Fail(Exception error)
         {
-            _handshake.TrySetException(error);
+            HandshakeFailed(error);
             FailStage(error);
         }
 
         public override void PostStop()
         {
-            if (!_handshake.IsCompleted)
-                _handshake.TrySetException(new IOException("the TLS stage stopped"));
+            EndHandshake();
             var ssl = _ssl;
             _ssl = 0;
             if (ssl != 0)

@@ -31,7 +31,6 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
     {
         private readonly TlsServerStage _stage;
         private readonly SslServerAuthenticationOptions _options;
-        private readonly StageOutcome<TlsSessionInfo> _handshake;
         private readonly Action _resumeRead;
         private readonly Action _resumeWrite;
         private readonly Action _readDone;
@@ -48,7 +47,6 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
         private ValueTask _pendingWrite;
         private byte[]? _readBuffer;
         private byte[]? _writeBuffer;
-        private bool _handshakeDone;
         private bool _reading;
         private bool _writing;
         private bool _plainInFinished;
@@ -56,11 +54,10 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
         private bool _closeNotifyQueued;
         private bool _stopped;
 
-        public Logic(TlsServerStage stage, SslServerAuthenticationOptions options, StageOutcome<TlsSessionInfo> handshake) : base(stage)
+        public Logic(TlsServerStage stage, SslServerAuthenticationOptions options, StageOutcome<TlsSessionInfo> handshake) : base(stage, handshake)
         {
             _stage = stage;
             _options = options;
-            _handshake = handshake;
             // Made once: every pending read and write resumes through these.
             _resumeRead = ResumeRead;
             _resumeWrite = ResumeWrite;
@@ -79,7 +76,7 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
                 onUpstreamFinish: InHandler(() =>
                 {
                     _plainInFinished = true;
-                    if (!_handshakeDone)
+                    if (!HandshakeDone)
                         CompleteStage(); // nothing to protect yet: just close the socket
                     else
                         Continue();
@@ -158,13 +155,12 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
             if (!task.IsCompletedSuccessfully)
             {
                 var error = Unwrap(task);
-                _handshake.TrySetException(error);
+                HandshakeFailed(error);
                 FailStage(error);
                 return;
             }
 
-            _handshakeDone = true;
-            _handshake.TrySetResult(new TlsSessionInfo(_ssl!.SslProtocol, _ssl.NegotiatedCipherSuite, _ssl.TargetHostName is { Length: > 0 } sni ? sni : null));
+            HandshakeSucceeded(new TlsSessionInfo(_ssl!.SslProtocol, _ssl.NegotiatedCipherSuite, _ssl.TargetHostName is { Length: > 0 } sni ? sni : null));
             if (IsAvailable(_stage.PlainOut))
                 StartRead();
             Continue();
@@ -198,7 +194,7 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
         /// </summary>
         private void Continue()
         {
-            if (!_handshakeDone || _writing || CipherWaiting)
+            if (!HandshakeDone || _writing || CipherWaiting)
                 return;
             if (_closeNotifyQueued)
             {
@@ -214,7 +210,7 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
 
         private void StartRead()
         {
-            if (!_handshakeDone || _reading)
+            if (!HandshakeDone || _reading)
                 return;
             _reading = true;
             // Wait for a record with no buffer; SslStream frees its own while it waits.
@@ -384,8 +380,7 @@ public sealed class TlsServerStage(SslServerAuthenticationOptions options) : Tls
         public override void PostStop()
         {
             _stopped = true;
-            if (!_handshake.IsCompleted)
-                _handshake.TrySetException(new IOException("the TLS stage stopped"));
+            EndHandshake();
             // A pending read ends here, on this thread, and hands back its buffer before SslStream is disposed: as at
             // the end of the stream, and so does any later one. No one waits for their outcome any more, and a failure
             // would be thrown anew through each of SslStream's async frames (it reads once more after the end), on

@@ -33,14 +33,35 @@ public abstract class TlsStage : GraphStageWithMaterializedValue<BidiShape<ByteS
     protected abstract GraphStageLogic CreateLogic(StageOutcome<TlsSessionInfo> handshake);
 
     /// <summary>
-    /// What both engines' logics share: cipher text for the client pushed at once, or queued in order while the client
-    /// socket has no demand; and the stage's end once both of its outputs have ended. Two inlets and two outlets, not
-    /// the shape itself: that would build the shape's name as a log source, a string per connection, and these stages
-    /// do not log.
+    /// What both engines' logics share: the handshake's outcome; cipher text for the client pushed at once, or queued
+    /// in order while the client socket has no demand; and the stage's end once both of its outputs have ended. Two
+    /// inlets and two outlets, not the shape itself: that would build the shape's name as a log source, a string per
+    /// connection, and these stages do not log.
     /// </summary>
-    protected abstract class TlsLogic(TlsStage stage) : GraphStageLogic(inCount: 2, outCount: 2)
+    protected abstract class TlsLogic(TlsStage stage, StageOutcome<TlsSessionInfo> handshake) : GraphStageLogic(inCount: 2, outCount: 2)
     {
         private readonly Queue<ByteString> _cipherToSend = new();
+
+        /// <summary>The handshake has succeeded: application data may flow.</summary>
+        protected bool HandshakeDone { get; private set; }
+
+        protected void HandshakeSucceeded(TlsSessionInfo session)
+        {
+            HandshakeDone = true;
+            handshake.TrySetResult(session);
+        }
+
+        /// <summary>Fails the handshake's outcome, unless it has one already.</summary>
+        protected void HandshakeFailed(Exception error) => handshake.TrySetException(error);
+
+        /// <summary>
+        /// For the stage's end: a handshake still under way fails. One that completed long before makes no exception.
+        /// </summary>
+        protected void EndHandshake()
+        {
+            if (!handshake.IsCompleted)
+                handshake.TrySetException(new IOException("the TLS stage stopped"));
+        }
 
         /// <summary>Cipher text waits for the client socket's demand.</summary>
         protected bool CipherWaiting => _cipherToSend.Count > 0;
