@@ -7,8 +7,11 @@ namespace StreamLb.Clustering;
 /// <summary>Creates a clustered actor system for a node and joins it: to the seeds, or to itself when there are none.</summary>
 public static class ClusterBootstrap
 {
-    public static Config ConfigFor(ClusterOptions options, string? extraHocon = null) =>
-        ConfigurationFactory.ParseString(extraHocon ?? "")
+    /// <summary>The node's Akka configuration; also applies <see cref="RemoteTransportDefaults"/>, once per process.</summary>
+    public static Config ConfigFor(ClusterOptions options, string? extraHocon = null)
+    {
+        RemoteTransportDefaults.Apply();
+        return ConfigurationFactory.ParseString(extraHocon ?? "")
             .WithFallback(ConfigurationFactory.ParseString(ClusterHocon.Build(options)))
             .WithFallback(ConfigurationFactory.ParseString(BalancerSerializer.Hocon))
             .WithFallback(ConfigurationFactory.ParseString(NodeHocon.Default))
@@ -16,6 +19,7 @@ public static class ClusterBootstrap
             .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig())
             .WithFallback(Akka.DistributedData.DistributedData.DefaultConfig());
+    }
 
     /// <summary>Joins the cluster; a node without seeds forms a cluster of one (seeds in the config join by themselves).</summary>
     public static void Join(ActorSystem system, ClusterOptions options)
