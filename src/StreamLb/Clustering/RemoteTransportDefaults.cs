@@ -1,3 +1,4 @@
+using System.Globalization;
 using DotNetty.Common;
 
 namespace StreamLb.Clustering;
@@ -23,6 +24,6 @@ public static class RemoteTransportDefaults
     {
         ResourceLeakDetector.Level = ResourceLeakDetector.DetectionLevel.Disabled;
         if (Environment.GetEnvironmentVariable(CacheTrimIntervalVariable) is null)
-            Environment.SetEnvironmentVariable(CacheTrimIntervalVariable, int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Environment.SetEnvironmentVariable(CacheTrimIntervalVariable, int.MaxValue.ToString(CultureInfo.InvariantCulture));
     }
 }

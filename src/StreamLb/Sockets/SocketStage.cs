@@ -122,23 +122,22 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             // thread: all come back through one callback, which says what happened. Each completion's own delegate is
             // made when first needed (an accepted socket never connects; most sends complete at once).
             _onSocketEvent = GetAsyncCallback<object>(OnSocketEvent);
-            _onReadable = () =>
-            {
-                if (!_stopped)
-                    _onSocketEvent(ReadableEvent);
-                else
-                    CloseAfterWaitEnded();
-            };
-            _connector.Started(attempt => _onSocketEvent(attempt));
+            _onReadable = WhileRunning(ReadableEvent, whenStopped: CloseAfterWaitEnded);
+            _connector.Started(_onSocketEvent); // an attempt is its own event
             if (_stage._connectAtStart is var (remote, timeout))
                 _connector.Connect(remote, timeout); // a failure fails the stage (ConnectFailed)
         }
 
-        /// <summary>A completion's delegate: tells the stage <paramref name="what"/> completed, unless it has stopped.</summary>
-        private Action WhileRunning(object what) => () =>
+        /// <summary>
+        /// A completion's delegate: tells the stage <paramref name="what"/> completed, unless it has stopped (then runs
+        /// <paramref name="whenStopped"/>, if any).
+        /// </summary>
+        private Action WhileRunning(object what, Action? whenStopped = null) => () =>
         {
             if (!_stopped)
                 _onSocketEvent!(what);
+            else
+                whenStopped?.Invoke();
         };
 
         private void OnSocketEvent(object what)
