@@ -21,8 +21,13 @@ internal sealed record PeerJson(
 
 internal sealed record HealthChecksJson(long Checks, int Fails, bool Unhealthy, bool LastPassed, string? LastError);
 
-/// <summary>This node's picks so far: how many, how many the fallback answered, latency percentiles in milliseconds.</summary>
-internal sealed record PicksJson(long Picks, long Fallbacks, double P50Ms, double P90Ms, double P99Ms, double MaxMs);
+/// <summary>
+/// This node's picks so far: how many, how many the fallback and a pick made ahead answered, latency percentiles in
+/// milliseconds; <see cref="Asked"/>: those of the picks the balancer answered when asked.
+/// </summary>
+internal sealed record PicksJson(long Picks, long Fallbacks, long MadeAhead, double P50Ms, double P90Ms, double P99Ms, double MaxMs, AskedPicksJson Asked);
+
+internal sealed record AskedPicksJson(long Picks, double P50Ms, double P90Ms, double P99Ms, double MaxMs);
 
 internal sealed record ErrorJson(ErrorDetailJson Error);
 
@@ -88,7 +93,8 @@ internal static class AdminJson
                 : null);
 
     public static PicksJson ToJson(PickLatencySnapshot picks) =>
-        new(picks.Count, picks.Fallbacks, Ms(picks.P50), Ms(picks.P90), Ms(picks.P99), Ms(picks.Max));
+        new(picks.All.Count, picks.Fallbacks, picks.MadeAhead, Ms(picks.All.P50), Ms(picks.All.P90), Ms(picks.All.P99), Ms(picks.All.Max),
+            new AskedPicksJson(picks.Asked.Count, Ms(picks.Asked.P50), Ms(picks.Asked.P90), Ms(picks.Asked.P99), Ms(picks.Asked.Max)));
 
     private static double Ms(TimeSpan time) => Math.Round(time.TotalMilliseconds, 3);
 

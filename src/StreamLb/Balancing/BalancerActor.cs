@@ -19,6 +19,9 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     // The node is kept so that the connections of a node that leaves the cluster can be dropped together.
     private readonly record struct Assignment(ServerEntry Server, string Node);
 
+    // A pick made ahead for another node, and that node's ledger, which holds it.
+    private readonly record struct PreparedPick(ServerEntry Server, IActorRef Ledger);
+
     private readonly UpstreamConfig _config;
     private readonly BalancerSettings _settings;
     private readonly ILoadBalancingPolicy _policy;
@@ -27,6 +30,8 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     private readonly List<ServerEntry> _backups = [];
     private readonly List<ServerEntry> _zombies = [];
     private readonly Dictionary<string, Assignment> _assignments = [];
+    private readonly Dictionary<string, PreparedPick> _nextPicks = [];
+    private readonly List<string> _nextPicksToRedo = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, (HealthTracker Tracker, IActorRef Probe)> _health = [];
     private IReadOnlyDictionary<string, ServerSpec> _specs = new Dictionary<string, ServerSpec>();
@@ -93,12 +98,14 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     private void Active()
     {
-        Receive<Acquire>(OnAcquire);
-        Receive<Release>(release => Unassign(release.ConnectionId));
-        Receive<ConnectFailed>(OnConnectFailed);
-        Receive<LedgerReport>(OnLedgerReport);
+        // Whatever changes a count or a server's state may leave another node's next pick behind: each is reviewed after.
+        Receive<Acquire>(acquire => Reviewed(OnAcquire, acquire));
+        Receive<NextPickTaken>(taken => Reviewed(OnNextPickTaken, taken));
+        Receive<Release>(release => Reviewed(Unassign, release.ConnectionId));
+        Receive<ConnectFailed>(failed => Reviewed(OnConnectFailed, failed));
+        Receive<LedgerReport>(report => Reviewed(OnLedgerReport, report));
         Receive<GetUpstreamSnapshot>(_ => Sender.Tell(Snapshot()));
-        Receive<MembershipLoaded>(loaded => Apply(loaded.Specs));
+        Receive<MembershipLoaded>(loaded => Reviewed(Apply, loaded.Specs));
         Receive<AddServer>(OnAddServer);
         Receive<UpdateServer>(OnUpdateServer);
         Receive<RemoveServer>(OnRemoveServer);
@@ -111,8 +118,8 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         }));
         Receive<SpecNotSaved>(failed => failed.Request.ReplyTo.Tell(new ServerChangeRejected(ServerChangeError.Unavailable, failed.Reason)));
         Receive<DrainExpired>(OnDrainExpired);
-        Receive<ProbeResult>(OnProbeResult);
-        Receive<ClusterEvent.MemberRemoved>(removed => DropNode(NodeNames.Of(removed.Member.UniqueAddress)));
+        Receive<ProbeResult>(probe => Reviewed(OnProbeResult, probe));
+        Receive<ClusterEvent.MemberRemoved>(removed => Reviewed(DropNode, NodeNames.Of(removed.Member.UniqueAddress)));
         Receive<RecoveryTimeout>(_ => { });
     }
 
@@ -133,21 +140,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
             Unassign(acquire.ConnectionId);
         }
 
-        // One pass, into lists kept for the next pick (one per connection): the policy only reads them.
-        var now = _time.GetUtcNow();
-        var live = 0;
-        _primaries.Clear();
-        _backups.Clear();
-        foreach (var s in _servers)
-        {
-            if (s.StateAt(now) != ServerState.Up || acquire.Tried.Contains(s.Address))
-                continue;
-            live++;
-            if (!s.AtMaxConns)
-                (s.Backup ? _backups : _primaries).Add(s);
-        }
-
-        var candidates = _primaries.Count > 0 ? _primaries : _backups;
+        var candidates = Candidates(acquire.Tried, out var live);
         var server = _policy.Pick(new PickRequest(acquire.ConnectionId, acquire.HashKey, _servers), candidates);
         if (server is null)
         {
@@ -160,7 +153,104 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
         Assign(acquire.ConnectionId, server, acquire.Node);
         Sender.Tell(new Assigned(acquire.ConnectionId, server.Address));
+        if (!_nextPicks.ContainsKey(acquire.Node))
+            PrepareNextPick(acquire.Node, Sender);
     }
+
+    /// <summary>
+    /// The servers a new connection may go to, into lists kept for the next pick (one per connection): not down or
+    /// failed, under <c>max_conns</c>, not <paramref name="tried"/>; backups only when no primary is left.
+    /// <paramref name="live"/>: how many are up at all.
+    /// </summary>
+    private List<ServerEntry> Candidates(IReadOnlyList<string> tried, out int live)
+    {
+        var now = _time.GetUtcNow();
+        live = 0;
+        _primaries.Clear();
+        _backups.Clear();
+        foreach (var s in _servers)
+        {
+            if (s.StateAt(now) != ServerState.Up || (tried.Count > 0 && tried.Contains(s.Address)))
+                continue;
+            live++;
+            if (!s.AtMaxConns)
+                (s.Backup ? _backups : _primaries).Add(s);
+        }
+
+        return _primaries.Count > 0 ? _primaries : _backups;
+    }
+
+    private void OnNextPickTaken(NextPickTaken taken)
+    {
+        // Whatever this node held is gone now (a newer one, if on its way, lands before the one made here).
+        _nextPicks.Remove(taken.Node);
+        if (!_assignments.ContainsKey(taken.ConnectionId) && FindByAddress(taken.Server) is { } server)
+            Assign(taken.ConnectionId, server, taken.Node);
+        PrepareNextPick(taken.Node, Sender);
+    }
+
+    /// <summary>
+    /// Makes a pick ahead for another node's next connection and sends it to that node's ledger. Not for this balancer's
+    /// own node (its asks are local), not for hashing (the pick depends on the connection), not when a server has
+    /// <c>max_conns</c> (picks made ahead on several nodes could pass it together).
+    /// </summary>
+    private void PrepareNextPick(string node, IActorRef ledger)
+    {
+        if (!PreparesPicksFor(node))
+            return;
+        var server = NextPickFrom(Candidates([], out _));
+        if (server is null)
+            return;
+        _nextPicks[node] = new PreparedPick(server, ledger);
+        ledger.Tell(new NextPick(_config.Name, server.Address), Self);
+    }
+
+    private bool PreparesPicksFor(string node) =>
+        _settings.Node is { } self && node != self && _policy.Name != LoadBalancingPolicies.Hash;
+
+    private ServerEntry? NextPickFrom(List<ServerEntry> candidates) =>
+        candidates.Count == 0 || _servers.Any(s => s.Config.MaxConns > 0)
+            ? null
+            : _policy.Pick(new PickRequest("next", null, _servers), candidates);
+
+    private void Reviewed<T>(Action<T> handle, T message)
+    {
+        handle(message);
+        if (_nextPicks.Count > 0)
+            ReviewNextPicks();
+    }
+
+    /// <summary>
+    /// Replaces (or withdraws) every pick made ahead that would no longer be made: its server left rotation, or, for the
+    /// policies that count connections, it has fallen behind another candidate by more than one connection per weight.
+    /// </summary>
+    private void ReviewNextPicks()
+    {
+        var candidates = Candidates([], out _);
+        var byLoad = _policy.Name is LoadBalancingPolicies.LeastConn or LoadBalancingPolicies.RandomTwoLeastConn;
+        var anyMaxConns = _servers.Any(s => s.Config.MaxConns > 0);
+        _nextPicksToRedo.Clear();
+        foreach (var (node, next) in _nextPicks)
+        {
+            if (anyMaxConns || !candidates.Contains(next.Server) || (byLoad && candidates.Exists(c => FartherThanOne(next.Server, c))))
+                _nextPicksToRedo.Add(node);
+        }
+
+        foreach (var node in _nextPicksToRedo)
+        {
+            var ledger = _nextPicks[node].Ledger;
+            var server = NextPickFrom(candidates);
+            if (server is null)
+                _nextPicks.Remove(node);
+            else
+                _nextPicks[node] = new PreparedPick(server, ledger);
+            ledger.Tell(new NextPick(_config.Name, server?.Address), Self);
+        }
+    }
+
+    /// <summary>True when <paramref name="server"/> has more connections per weight than <paramref name="other"/> would with one more.</summary>
+    private static bool FartherThanOne(ServerEntry server, ServerEntry other) =>
+        (long)server.Active * other.Weight > (long)(other.Active + 1) * server.Weight;
 
     private void OnConnectFailed(ConnectFailed failed)
     {
@@ -331,6 +421,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     private void DropNode(string node)
     {
+        _nextPicks.Remove(node);
         var dropped = _assignments.Where(a => a.Value.Node == node).Select(a => a.Key).ToList();
         foreach (var connectionId in dropped)
             Unassign(connectionId);

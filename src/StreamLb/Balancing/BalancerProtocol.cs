@@ -28,6 +28,20 @@ public sealed record Assigned(string ConnectionId, string Server);
 /// <summary>No server can take the connection; <see cref="Reason"/> says why, for the log.</summary>
 public sealed record NoServerAvailable(string ConnectionId, string Reason);
 
+/// <summary>
+/// Sent by a balancer to the ledger of another node: the server that node's next connection of the upstream takes
+/// without asking (<see cref="NextPickTaken"/> tells the balancer), so a pick across the cluster costs no round trip.
+/// It is the balancer's own pick made ahead: a newer one replaces it, and null withdraws it (the server left
+/// rotation, or it fell behind the least loaded by more than one connection).
+/// </summary>
+public sealed record NextPick(string Upstream, string? Server);
+
+/// <summary>
+/// A node placed <see cref="ConnectionId"/> on the <see cref="NextPick"/> it held: the balancer counts it against
+/// <see cref="Server"/> and makes that node's next pick.
+/// </summary>
+public sealed record NextPickTaken(string Upstream, string ConnectionId, string Node, string Server) : IBalancerMessage;
+
 /// <summary>The connection ended: its server's count goes down. Unknown ids are ignored.</summary>
 public sealed record Release(string Upstream, string ConnectionId) : IBalancerMessage;
 

@@ -21,6 +21,12 @@ public sealed record BalancerSettings
     /// <summary>In a cluster: drop the connections of a node as soon as it is removed from the cluster.</summary>
     public bool WatchClusterMembers { get; init; }
 
+    /// <summary>
+    /// The node this balancer runs on, in a cluster: each other node that asks is given its next pick ahead
+    /// (<see cref="NextPick"/>). Null: every pick is asked for.
+    /// </summary>
+    public string? Node { get; init; }
+
     /// <summary>How long a new incarnation waits for the replicated membership before it serves picks anyway.</summary>
     public TimeSpan RecoveryTimeout { get; init; } = TimeSpan.FromSeconds(3);
 }

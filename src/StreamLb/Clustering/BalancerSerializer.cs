@@ -7,9 +7,9 @@ using StreamLb.Balancing;
 namespace StreamLb.Clustering;
 
 /// <summary>
-/// The balancer's messages as they cross the cluster: a pick and a connection's end, and the periodic ones (each
-/// node's snapshot refresh for its fallback picker, each ledger's reports), in a compact binary form instead of JSON
-/// with type names. JSON cost up to a third of a millisecond per snapshot on each side, and a pick that met one on its
+/// The balancer's messages as they cross the cluster: a pick (asked, or made ahead and taken) and a connection's end,
+/// and the periodic ones (each node's snapshot refresh for its fallback picker, each ledger's reports), in a compact
+/// binary form instead of JSON with type names. JSON cost up to a third of a millisecond per snapshot on each side, and a pick that met one on its
 /// way waited for it.
 /// </summary>
 public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
@@ -23,6 +23,8 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
             "StreamLb.Balancing.Assigned, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.NoServerAvailable, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.Release, StreamLb" = streamlb-balancer
+            "StreamLb.Balancing.NextPick, StreamLb" = streamlb-balancer
+            "StreamLb.Balancing.NextPickTaken, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.ConnectFailed, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.LedgerReport, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.GetUpstreamSnapshot, StreamLb" = streamlb-balancer
@@ -35,6 +37,8 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
     private const string AssignedManifest = "S";
     private const string NoServerManifest = "N";
     private const string ReleaseManifest = "R";
+    private const string NextPickManifest = "P";
+    private const string NextPickTakenManifest = "T";
     private const string ConnectFailedManifest = "F";
     private const string LedgerReportManifest = "L";
     private const string GetSnapshotManifest = "G";
@@ -48,6 +52,8 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
         Assigned => AssignedManifest,
         NoServerAvailable => NoServerManifest,
         Release => ReleaseManifest,
+        NextPick => NextPickManifest,
+        NextPickTaken => NextPickTakenManifest,
         ConnectFailed => ConnectFailedManifest,
         LedgerReport => LedgerReportManifest,
         GetUpstreamSnapshot => GetSnapshotManifest,
@@ -78,6 +84,10 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
                     if (r.Pending is not null)
                         WriteList(writer, r.Pending, writer.Write);
                     break;
+                case NextPick p:
+                    writer.Write(p.Upstream);
+                    WriteOptional(writer, p.Server);
+                    break;
                 case UpstreamSnapshot u:
                     WriteAll(writer, u.Upstream, u.Policy);
                     writer.Write7BitEncodedInt(u.Zombies);
@@ -90,6 +100,7 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
                         Assigned m => [m.ConnectionId, m.Server],
                         NoServerAvailable m => [m.ConnectionId, m.Reason],
                         Release m => [m.Upstream, m.ConnectionId],
+                        NextPickTaken m => [m.Upstream, m.ConnectionId, m.Node, m.Server],
                         ConnectFailed m => [m.Upstream, m.ConnectionId, m.Server],
                         GetUpstreamSnapshot m => [m.Upstream],
                         _ => throw Unknown(obj),
@@ -220,6 +231,10 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
                 return new NoServerAvailable(reader.ReadString(), reader.ReadString());
             case ReleaseManifest:
                 return new Release(reader.ReadString(), reader.ReadString());
+            case NextPickManifest:
+                return new NextPick(reader.ReadString(), ReadOptional(reader));
+            case NextPickTakenManifest:
+                return new NextPickTaken(reader.ReadString(), reader.ReadString(), reader.ReadString(), reader.ReadString());
             case ConnectFailedManifest:
                 return new ConnectFailed(reader.ReadString(), reader.ReadString(), reader.ReadString());
             case GetSnapshotManifest:

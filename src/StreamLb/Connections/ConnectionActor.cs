@@ -255,6 +255,12 @@ public sealed class ConnectionActor : ActorBase
         StartTimeout(_settings.PickTimeout);
     }
 
+    // The ledger answers itself only with a pick made ahead; a balancer's answer comes with the balancer as sender.
+    private PickAnswer AnswerFrom(IActorRef sender) =>
+        sender.Equals(_settings.FallbackPicker) ? PickAnswer.Fallback
+        : sender.Equals(_settings.Ledger) ? PickAnswer.MadeAhead
+        : PickAnswer.Balancer;
+
     private bool Picking(object message)
     {
         switch (message)
@@ -263,8 +269,9 @@ public sealed class ConnectionActor : ActorBase
             {
                 CancelTimeout();
                 _server = assigned.Server;
-                var pickedLocally = Sender.Equals(_settings.FallbackPicker);
-                _settings.PickLatency.Record(_pickAsked, pickedLocally);
+                var answer = AnswerFrom(Sender);
+                var pickedLocally = answer == PickAnswer.Fallback;
+                _settings.PickLatency.Record(_pickAsked, answer);
                 _settings.Ledger.Tell(new ConnectionLedger.Track(_upstream, _id, assigned.Server, pickedLocally));
                 _state = State.Connecting;
                 _connectStarted = Stopwatch.GetTimestamp();
@@ -273,7 +280,7 @@ public sealed class ConnectionActor : ActorBase
                 return true;
             }
             case NoServerAvailable none:
-                _settings.PickLatency.Record(_pickAsked, Sender.Equals(_settings.FallbackPicker));
+                _settings.PickLatency.Record(_pickAsked, AnswerFrom(Sender));
                 Close($"no live upstreams while connecting to upstream \"{_upstream}\", client {_client.RemoteAddress}: {none.Reason}");
                 return true;
             case ConnectionTimeout due when due == _timeout:

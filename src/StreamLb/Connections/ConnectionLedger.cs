@@ -59,6 +59,9 @@ public sealed class ConnectionLedger : ReceiveActor, IWithTimers
     private readonly Dictionary<string, Asking> _asking = [];
     private readonly HashSet<string> _missedByResync = [];
 
+    // upstream → the server a balancer picked ahead for this node's next connection (see NextPick)
+    private readonly Dictionary<string, string> _nextPicks = [];
+
     private readonly string _node;
 
     public ConnectionLedger(string node, IActorRef balancerRegion, IReadOnlyList<string> upstreams, TimeSpan reconcileEvery)
@@ -71,10 +74,27 @@ public sealed class ConnectionLedger : ReceiveActor, IWithTimers
         // The balancer answers the ledger, which hands the answer on: the sender the balancer sees (and, in a cluster,
         // resolves and serializes anew for every message) is then this one long-lived actor, not a new connection actor
         // each time.
+        // A pick made ahead answers at once, and the balancer hears which connection took it; a retry (servers tried)
+        // or a hashed pick is always asked for. Until its Track comes, the connection counts as an ask on its way.
         Receive<Acquire>(acquire =>
         {
             _asking[acquire.ConnectionId] = new Asking(acquire.Upstream, Sender);
-            balancerRegion.Tell(acquire);
+            if (acquire.Tried.Count == 0 && acquire.HashKey is null && _nextPicks.Remove(acquire.Upstream, out var server))
+            {
+                Sender.Tell(new Assigned(acquire.ConnectionId, server));
+                balancerRegion.Tell(new NextPickTaken(acquire.Upstream, acquire.ConnectionId, node, server));
+            }
+            else
+            {
+                balancerRegion.Tell(acquire);
+            }
+        });
+        Receive<NextPick>(next =>
+        {
+            if (next.Server is null)
+                _nextPicks.Remove(next.Upstream);
+            else
+                _nextPicks[next.Upstream] = next.Server;
         });
         Receive<Assigned>(assigned => AnswerAsker(assigned.ConnectionId, assigned));
         Receive<NoServerAvailable>(none => AnswerAsker(none.ConnectionId, none));
@@ -101,6 +121,8 @@ public sealed class ConnectionLedger : ReceiveActor, IWithTimers
         });
         Receive<LedgerResyncRequest>(request =>
         {
+            // A new balancer incarnation: it knows nothing of the pick an earlier one made ahead for this node.
+            _nextPicks.Remove(request.Upstream);
             foreach (var (connectionId, asking) in _asking)
             {
                 if (asking.Upstream == request.Upstream)

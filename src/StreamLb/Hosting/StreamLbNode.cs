@@ -77,6 +77,7 @@ public sealed class StreamLbNode
             RandomFactory = options.RandomFactory,
             DrainTimeout = options.DrainTimeout,
             WatchClusterMembers = clustered,
+            Node = clustered ? options.Node : null,
         };
         node.Balancers = clustered
             ? BalancerShardRegion.Start(system, config, settings)

@@ -69,6 +69,32 @@ public sealed class ClusterBalancingTests : ThreeNodeClusterSpec
     }
 
     [Fact]
+    public async Task A_node_away_from_the_balancer_takes_picks_made_ahead_which_follow_the_cluster_wide_counts()
+    {
+        var home = await Cluster.BalancerHome();
+        var away = Cluster.Nodes.First(n => n != home);
+        // One connection through the balancer's node first: the node away has its counts to follow, not its own.
+        var first = await OpenAndSee(home);
+        away.Node.PickLatency.Reset();
+
+        var throughAway = new List<(ClientWebSocket Client, int Backend)>();
+        for (var i = 0; i < 5; i++)
+            throughAway.Add(await OpenAndSee(away));
+
+        // least_conn over the cluster's counts: 3 and 3, whichever way each pick came.
+        Assert.Equal(3, throughAway.Count(c => c.Backend == first.Backend) + 1);
+        var picks = away.Node.PickLatency.Snapshot();
+        Assert.Equal(5, picks.All.Count);
+        // The first asks; each later one finds the pick the balancer made ahead (sent within a message's time of the
+        // last answer, long before the next client has connected), unless the machine stalled just then.
+        Assert.InRange(picks.MadeAhead, 1, 4);
+        Assert.Equal(5 - picks.MadeAhead, picks.Asked.Count);
+        foreach (var node in Cluster.Nodes)
+            Assert.Equal([3, 3], (await node.Snapshot()).Servers.Select(s => s.Active));
+        Assert.Equal([3, 3], Backends.Select(b => b.ActiveConnections));
+    }
+
+    [Fact]
     public async Task A_node_removed_from_theCluster_has_its_connections_dropped_from_the_counts()
     {
         var (a, c) = (Cluster.Nodes[0], Cluster.Nodes[2]);

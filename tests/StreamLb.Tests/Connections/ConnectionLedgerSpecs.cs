@@ -57,6 +57,39 @@ public sealed class ConnectionLedgerSpecs : TestKit
     }
 
     [Fact]
+    public void A_pick_made_ahead_answers_the_next_ask_at_once_and_the_balancer_hears_which_connection_took_it()
+    {
+        var connection = CreateTestProbe();
+        Acquire Ask(string id, string? hashKey = null, params string[] tried)
+        {
+            var acquire = new Acquire("backend", id, "node-a", hashKey, tried);
+            _ledger.Tell(acquire, connection.Ref);
+            return acquire;
+        }
+
+        _ledger.Tell(new NextPick("backend", "b:1"), _region.Ref);
+        Ask("c1");
+        connection.ExpectMsg(new Assigned("c1", "b:1"));
+        Assert.Equal(_ledger, connection.LastSender); // told apart from the balancer's answers
+        _region.ExpectMsg(new NextPickTaken("backend", "c1", "node-a", "b:1"));
+
+        // Taken once: the next ask goes to the balancer; so do a retry and a hashed ask while one is held.
+        _region.ExpectMsg(Ask("c2"));
+        _ledger.Tell(new NextPick("backend", "b:1"), _region.Ref);
+        _region.ExpectMsg(Ask("c3", null, "a:1"));
+        _region.ExpectMsg(Ask("c4", "10.0.0.1"));
+
+        // Withdrawn: asked for. Dropped when a new balancer incarnation asks for the ledger's report, which counts the
+        // connection placed ahead (not tracked yet) as an ask on its way.
+        _ledger.Tell(new NextPick("backend", null), _region.Ref);
+        _region.ExpectMsg(Ask("c5"));
+        _ledger.Tell(new NextPick("backend", "b:1"), _region.Ref);
+        _ledger.Tell(new LedgerResyncRequest("backend", _region.Ref));
+        Assert.Contains("c1", _region.ExpectMsg<LedgerReport>().Pending!);
+        _region.ExpectMsg(Ask("c6"));
+    }
+
+    [Fact]
     public void Untrack_forgets_the_connection_and_releases_it_at_the_balancer()
     {
         _ledger.Tell(new ConnectionLedger.Track("backend", "c1", "a:1"));

@@ -68,7 +68,8 @@ public sealed class AdminApiTests(ITestOutputHelper output) : TestKit(NodeHocon.
     public async Task Picks_counts_each_connection_pick_with_its_latency_until_reset()
     {
         var (_, before) = await Send(HttpMethod.Get, "/api/stream/picks");
-        Assert.Equal("{\"picks\":0,\"fallbacks\":0,\"p50_ms\":0,\"p90_ms\":0,\"p99_ms\":0,\"max_ms\":0}", before);
+        Assert.Equal("{\"picks\":0,\"fallbacks\":0,\"made_ahead\":0,\"p50_ms\":0,\"p90_ms\":0,\"p99_ms\":0,\"max_ms\":0,"
+            + "\"asked\":{\"picks\":0,\"p50_ms\":0,\"p90_ms\":0,\"p99_ms\":0,\"max_ms\":0}}", before);
 
         for (var i = 0; i < 3; i++)
         {
