@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster;
@@ -19,8 +20,8 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     // The node is kept so that the connections of a node that leaves the cluster can be dropped together.
     private readonly record struct Assignment(ServerEntry Server, string Node);
 
-    // A pick made ahead for another node, and that node's ledger, which holds it.
-    private readonly record struct PreparedPick(ServerEntry Server, IActorRef Ledger);
+    // A pick made ahead for another node, that node's ledger, which holds it, and when it was sent (Stopwatch ticks).
+    private readonly record struct PreparedPick(ServerEntry Server, IActorRef Ledger, long SentAt);
 
     private readonly UpstreamConfig _config;
     private readonly BalancerSettings _settings;
@@ -32,6 +33,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     private readonly Dictionary<string, Assignment> _assignments = [];
     private readonly Dictionary<string, PreparedPick> _nextPicks = [];
     private readonly List<string> _nextPicksToRedo = [];
+    private bool _reviewDue;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, (HealthTracker Tracker, IActorRef Probe)> _health = [];
     private IReadOnlyDictionary<string, ServerSpec> _specs = new Dictionary<string, ServerSpec>();
@@ -121,6 +123,11 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         Receive<ProbeResult>(probe => Reviewed(OnProbeResult, probe));
         Receive<ClusterEvent.MemberRemoved>(removed => Reviewed(DropNode, NodeNames.Of(removed.Member.UniqueAddress)));
         Receive<RecoveryTimeout>(_ => { });
+        Receive<ReviewDue>(_ =>
+        {
+            _reviewDue = false;
+            ReviewNextPicks();
+        });
     }
 
     private TimeProvider _time => _settings.Time;
@@ -201,7 +208,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         var server = NextPickFrom(Candidates([], out _));
         if (server is null)
             return;
-        _nextPicks[node] = new PreparedPick(server, ledger);
+        _nextPicks[node] = new PreparedPick(server, ledger, Stopwatch.GetTimestamp());
         ledger.Tell(new NextPick(_config.Name, server.Address), Self);
     }
 
@@ -221,19 +228,33 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     }
 
     /// <summary>
-    /// Replaces (or withdraws) every pick made ahead that would no longer be made: its server left rotation, or, for the
-    /// policies that count connections, it has fallen behind another candidate by more than one connection per weight.
+    /// Replaces (or withdraws) every pick made ahead that would no longer be made: at once when its server left
+    /// rotation; for the policies that count connections, also when it has fallen behind another candidate by more than
+    /// one connection per weight, but then at most once per <see cref="BalancerSettings.NextPickReviewInterval"/> for
+    /// each node, so that counts moving back and forth under load do not keep idle nodes busy with replacements.
     /// </summary>
     private void ReviewNextPicks()
     {
         var candidates = Candidates([], out _);
         var byLoad = _policy.Name is LoadBalancingPolicies.LeastConn or LoadBalancingPolicies.RandomTwoLeastConn;
         var anyMaxConns = _servers.Any(s => s.Config.MaxConns > 0);
+        var interval = _settings.NextPickReviewInterval;
+        var soonest = TimeSpan.MaxValue;
         _nextPicksToRedo.Clear();
         foreach (var (node, next) in _nextPicks)
         {
-            if (anyMaxConns || !candidates.Contains(next.Server) || (byLoad && candidates.Exists(c => FartherThanOne(next.Server, c))))
+            if (anyMaxConns || !candidates.Contains(next.Server))
+            {
                 _nextPicksToRedo.Add(node);
+            }
+            else if (byLoad && candidates.Exists(c => FartherThanOne(next.Server, c)))
+            {
+                var wait = interval - Stopwatch.GetElapsedTime(next.SentAt);
+                if (wait <= TimeSpan.Zero)
+                    _nextPicksToRedo.Add(node);
+                else if (wait < soonest)
+                    soonest = wait;
+            }
         }
 
         foreach (var node in _nextPicksToRedo)
@@ -243,8 +264,14 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
             if (server is null)
                 _nextPicks.Remove(node);
             else
-                _nextPicks[node] = new PreparedPick(server, ledger);
+                _nextPicks[node] = new PreparedPick(server, ledger, Stopwatch.GetTimestamp());
             ledger.Tell(new NextPick(_config.Name, server?.Address), Self);
+        }
+
+        if (soonest != TimeSpan.MaxValue && !_reviewDue)
+        {
+            _reviewDue = true;
+            Timers.StartSingleTimer(ReviewDue.Instance, ReviewDue.Instance, soonest);
         }
     }
 
@@ -470,6 +497,11 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     }
 
     private sealed record DrainExpired(string Address);
+
+    private sealed class ReviewDue
+    {
+        public static readonly ReviewDue Instance = new();
+    }
 
     private sealed class RecoveryTimeout
     {

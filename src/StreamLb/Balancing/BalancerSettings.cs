@@ -27,6 +27,12 @@ public sealed record BalancerSettings
     /// </summary>
     public string? Node { get; init; }
 
+    /// <summary>
+    /// At most how often a node's pick made ahead is replaced because the counts moved (a server leaving rotation
+    /// replaces it at once).
+    /// </summary>
+    public TimeSpan NextPickReviewInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>How long a new incarnation waits for the replicated membership before it serves picks anyway.</summary>
     public TimeSpan RecoveryTimeout { get; init; } = TimeSpan.FromSeconds(3);
 }

@@ -15,13 +15,21 @@ public sealed class NextPickSpecs : TestKit
 {
     private readonly ManualTimeProvider _time = new();
 
-    private IActorRef Balancer(string policy, params UpstreamServerConfig[] servers) =>
+    private IActorRef Balancer(string policy, params UpstreamServerConfig[] servers) => Balancer(policy, TimeSpan.Zero, servers);
+
+    private IActorRef Balancer(string policy, TimeSpan reviewInterval, params UpstreamServerConfig[] servers) =>
         Sys.ActorOf(BalancerActor.Props(
             new UpstreamConfig { Name = "backend", Servers = servers, Policy = policy },
-            new BalancerSettings { Ledgers = new FixedLedgerDirectory(), Time = _time, RandomFactory = () => new Random(7), Node = "here" }));
+            new BalancerSettings
+            {
+                Ledgers = new FixedLedgerDirectory(), Time = _time, RandomFactory = () => new Random(7), Node = "here",
+                NextPickReviewInterval = reviewInterval,
+            }));
 
-    private IActorRef LeastConn(params string[] addresses) =>
-        Balancer(LoadBalancingPolicies.LeastConn, addresses.Select(a => new UpstreamServerConfig { Address = a }).ToArray());
+    private IActorRef LeastConn(params string[] addresses) => LeastConn(TimeSpan.Zero, addresses);
+
+    private IActorRef LeastConn(TimeSpan reviewInterval, params string[] addresses) =>
+        Balancer(LoadBalancingPolicies.LeastConn, reviewInterval, addresses.Select(a => new UpstreamServerConfig { Address = a }).ToArray());
 
     /// <summary>Asks as <paramref name="ledger"/> of <paramref name="node"/>: the answer, and the next pick if one comes with it.</summary>
     private static string Ask(IActorRef balancer, TestProbe ledger, string connectionId, string node = "there", string? hashKey = null)
@@ -109,6 +117,48 @@ public sealed class NextPickSpecs : TestKit
         // a:1 down to 0: more than one behind, replaced.
         balancer.Tell(new Release("backend", "l2"));
         ledger.ExpectMsg(new NextPick("backend", "a:1"));
+    }
+
+    [Fact]
+    public void Moving_counts_replace_a_pick_made_ahead_at_most_once_per_interval_but_a_server_leaving_rotation_at_once()
+    {
+        var balancer = LeastConn(TimeSpan.FromHours(1), "a:1", "b:1");
+        var ledger = CreateTestProbe();
+        var local = CreateTestProbe();
+        Assert.Equal("a:1", Ask(balancer, ledger, "x1"));
+        Assert.Equal(new NextPick("backend", "b:1"), ledger.ExpectMsg<NextPick>());
+
+        // b:1 two connections ahead of a:1: more than one behind, but sent within the hour: kept for now.
+        Assert.Equal("b:1", Ask(balancer, local, "l1", node: "here"));
+        Assert.Equal("a:1", Ask(balancer, local, "l2", node: "here"));
+        Assert.Equal("b:1", Ask(balancer, local, "l3", node: "here"));
+        balancer.Tell(new Release("backend", "x1"));
+        balancer.Tell(new Release("backend", "l2"));
+        Snapshot(balancer);
+        ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        balancer.Tell(new UpdateServer("backend", "b:1", Mode: ServerMode.Drain));
+        ExpectMsg<ServerChanged>();
+        ledger.ExpectMsg(new NextPick("backend", "a:1"));
+    }
+
+    [Fact]
+    public void A_replacement_held_back_by_the_interval_comes_when_it_ends()
+    {
+        var balancer = LeastConn(TimeSpan.FromMilliseconds(500), "a:1", "b:1");
+        var ledger = CreateTestProbe();
+        var local = CreateTestProbe();
+        Assert.Equal("a:1", Ask(balancer, ledger, "x1"));
+        Assert.Equal(new NextPick("backend", "b:1"), ledger.ExpectMsg<NextPick>());
+
+        Assert.Equal("b:1", Ask(balancer, local, "l1", node: "here"));
+        Assert.Equal("a:1", Ask(balancer, local, "l2", node: "here"));
+        Assert.Equal("b:1", Ask(balancer, local, "l3", node: "here"));
+        balancer.Tell(new Release("backend", "x1"));
+        balancer.Tell(new Release("backend", "l2"));
+
+        // Nothing else happens at the balancer: only its own timer can bring this.
+        ledger.ExpectMsg(new NextPick("backend", "a:1"), TimeSpan.FromSeconds(5));
     }
 
     [Fact]
