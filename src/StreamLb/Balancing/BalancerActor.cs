@@ -32,8 +32,15 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     private readonly List<ServerEntry> _zombies = [];
     private readonly Dictionary<string, Assignment> _assignments = [];
     private readonly Dictionary<string, PreparedPick> _nextPicks = [];
-    private readonly List<string> _nextPicksToRedo = [];
+    private readonly List<(string Node, bool LeftRotation)> _nextPicksToRedo = [];
     private bool _reviewDue;
+
+    // Ledgers yet to confirm a pick made ahead that was replaced because its server left rotation, and the answers to
+    // membership changes that wait for them: once the admin API has answered, no node starts a connection on a server
+    // it drained, marked down or removed.
+    private static readonly TimeSpan ConfirmWithin = TimeSpan.FromSeconds(2);
+    private readonly HashSet<IActorRef> _unconfirmed = [];
+    private readonly List<SpecSaved> _heldChanges = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, (HealthTracker Tracker, IActorRef Probe)> _health = [];
     private IReadOnlyDictionary<string, ServerSpec> _specs = new Dictionary<string, ServerSpec>();
@@ -111,13 +118,15 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         Receive<AddServer>(OnAddServer);
         Receive<UpdateServer>(OnUpdateServer);
         Receive<RemoveServer>(OnRemoveServer);
-        Receive<SpecSaved>(saved => saved.Request.ReplyTo.Tell(saved.Request.Reply switch
+        Receive<SpecSaved>(OnSpecSaved);
+        Receive<NextPickConfirmed>(_ => Confirmed(Sender));
+        Receive<ConfirmTimeout>(_ =>
         {
-            ServerRemoved removed => removed,
-            _ => _servers.FirstOrDefault(s => s.Address == saved.Request.Spec.Address) is { } server
-                ? new ServerChanged(server.ToSnapshot(_time.GetUtcNow()))
-                : new ServerRemoved(saved.Request.Spec.Address),
-        }));
+            _log.Warning("upstream \"{0}\": {1} node(s) did not confirm a replaced pick made ahead within {2}; answering anyway",
+                _config.Name, _unconfirmed.Count, ConfirmWithin);
+            _unconfirmed.Clear();
+            AnswerHeldChanges();
+        });
         Receive<SpecNotSaved>(failed => failed.Request.ReplyTo.Tell(new ServerChangeRejected(ServerChangeError.Unavailable, failed.Reason)));
         Receive<DrainExpired>(OnDrainExpired);
         Receive<ProbeResult>(probe => Reviewed(OnProbeResult, probe));
@@ -245,19 +254,19 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         {
             if (anyMaxConns || !candidates.Contains(next.Server))
             {
-                _nextPicksToRedo.Add(node);
+                _nextPicksToRedo.Add((node, true));
             }
             else if (byLoad && candidates.Exists(c => FartherThanOne(next.Server, c)))
             {
                 var wait = interval - Stopwatch.GetElapsedTime(next.SentAt);
                 if (wait <= TimeSpan.Zero)
-                    _nextPicksToRedo.Add(node);
+                    _nextPicksToRedo.Add((node, false));
                 else if (wait < soonest)
                     soonest = wait;
             }
         }
 
-        foreach (var node in _nextPicksToRedo)
+        foreach (var (node, leftRotation) in _nextPicksToRedo)
         {
             var ledger = _nextPicks[node].Ledger;
             var server = NextPickFrom(candidates);
@@ -265,7 +274,9 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
                 _nextPicks.Remove(node);
             else
                 _nextPicks[node] = new PreparedPick(server, ledger, Stopwatch.GetTimestamp());
-            ledger.Tell(new NextPick(_config.Name, server?.Address), Self);
+            ledger.Tell(new NextPick(_config.Name, server?.Address, Confirm: leftRotation), Self);
+            if (leftRotation)
+                _unconfirmed.Add(ledger);
         }
 
         if (soonest != TimeSpan.MaxValue && !_reviewDue)
@@ -347,6 +358,41 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         else
             Save(new ServerSpec(server.Id, server.Address, server.Weight, server.Config.MaxConns, server.Backup, server.Mode, Removed: true),
                 reply: new ServerRemoved(server.Address));
+    }
+
+    private void OnSpecSaved(SpecSaved saved)
+    {
+        if (_unconfirmed.Count == 0)
+        {
+            Answer(saved);
+            return;
+        }
+
+        _heldChanges.Add(saved);
+        if (!Timers.IsTimerActive(ConfirmTimeout.Instance))
+            Timers.StartSingleTimer(ConfirmTimeout.Instance, ConfirmTimeout.Instance, ConfirmWithin);
+    }
+
+    private void Answer(SpecSaved saved) => saved.Request.ReplyTo.Tell(saved.Request.Reply switch
+    {
+        ServerRemoved removed => removed,
+        _ => _servers.FirstOrDefault(s => s.Address == saved.Request.Spec.Address) is { } server
+            ? new ServerChanged(server.ToSnapshot(_time.GetUtcNow()))
+            : new ServerRemoved(saved.Request.Spec.Address),
+    });
+
+    private void Confirmed(IActorRef ledger)
+    {
+        if (_unconfirmed.Remove(ledger) && _unconfirmed.Count == 0)
+            AnswerHeldChanges();
+    }
+
+    private void AnswerHeldChanges()
+    {
+        Timers.Cancel(ConfirmTimeout.Instance);
+        foreach (var saved in _heldChanges)
+            Answer(saved);
+        _heldChanges.Clear();
     }
 
     private void Save(ServerSpec spec, object? reply) => _store.Tell(new SaveSpec(spec, Sender, reply ?? spec));
@@ -448,7 +494,8 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     private void DropNode(string node)
     {
-        _nextPicks.Remove(node);
+        if (_nextPicks.Remove(node, out var gone))
+            Confirmed(gone.Ledger);
         var dropped = _assignments.Where(a => a.Value.Node == node).Select(a => a.Key).ToList();
         foreach (var connectionId in dropped)
             Unassign(connectionId);
@@ -497,6 +544,11 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     }
 
     private sealed record DrainExpired(string Address);
+
+    private sealed class ConfirmTimeout
+    {
+        public static readonly ConfirmTimeout Instance = new();
+    }
 
     private sealed class ReviewDue
     {

@@ -32,9 +32,13 @@ public sealed record NoServerAvailable(string ConnectionId, string Reason);
 /// Sent by a balancer to the ledger of another node: the server that node's next connection of the upstream takes
 /// without asking (<see cref="NextPickTaken"/> tells the balancer), so a pick across the cluster costs no round trip.
 /// It is the balancer's own pick made ahead: a newer one replaces it, and null withdraws it (the server left
-/// rotation, or it fell behind the least loaded by more than one connection).
+/// rotation, or it fell behind the least loaded by more than one connection). <paramref name="Confirm"/>: answer with
+/// <see cref="NextPickConfirmed"/> (the server left rotation, and a membership change waits to be answered).
 /// </summary>
-public sealed record NextPick(string Upstream, string? Server);
+public sealed record NextPick(string Upstream, string? Server, bool Confirm = false);
+
+/// <summary>A ledger holds the <see cref="NextPick"/> that asked for confirmation.</summary>
+public sealed record NextPickConfirmed(string Upstream);
 
 /// <summary>
 /// A node placed <see cref="ConnectionId"/> on the <see cref="NextPick"/> it held: the balancer counts it against

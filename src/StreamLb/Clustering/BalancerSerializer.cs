@@ -25,6 +25,7 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
             "StreamLb.Balancing.Release, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.NextPick, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.NextPickTaken, StreamLb" = streamlb-balancer
+            "StreamLb.Balancing.NextPickConfirmed, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.ConnectFailed, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.LedgerReport, StreamLb" = streamlb-balancer
             "StreamLb.Balancing.GetUpstreamSnapshot, StreamLb" = streamlb-balancer
@@ -39,6 +40,7 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
     private const string ReleaseManifest = "R";
     private const string NextPickManifest = "P";
     private const string NextPickTakenManifest = "T";
+    private const string NextPickConfirmedManifest = "C";
     private const string ConnectFailedManifest = "F";
     private const string LedgerReportManifest = "L";
     private const string GetSnapshotManifest = "G";
@@ -54,6 +56,7 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
         Release => ReleaseManifest,
         NextPick => NextPickManifest,
         NextPickTaken => NextPickTakenManifest,
+        NextPickConfirmed => NextPickConfirmedManifest,
         ConnectFailed => ConnectFailedManifest,
         LedgerReport => LedgerReportManifest,
         GetUpstreamSnapshot => GetSnapshotManifest,
@@ -87,6 +90,7 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
                 case NextPick p:
                     writer.Write(p.Upstream);
                     WriteOptional(writer, p.Server);
+                    writer.Write(p.Confirm);
                     break;
                 case UpstreamSnapshot u:
                     WriteAll(writer, u.Upstream, u.Policy);
@@ -101,6 +105,7 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
                         NoServerAvailable m => [m.ConnectionId, m.Reason],
                         Release m => [m.Upstream, m.ConnectionId],
                         NextPickTaken m => [m.Upstream, m.ConnectionId, m.Node, m.Server],
+                        NextPickConfirmed m => [m.Upstream],
                         ConnectFailed m => [m.Upstream, m.ConnectionId, m.Server],
                         GetUpstreamSnapshot m => [m.Upstream],
                         _ => throw Unknown(obj),
@@ -232,7 +237,9 @@ public sealed class BalancerSerializer(ExtendedActorSystem system) : SerializerW
             case ReleaseManifest:
                 return new Release(reader.ReadString(), reader.ReadString());
             case NextPickManifest:
-                return new NextPick(reader.ReadString(), ReadOptional(reader));
+                return new NextPick(reader.ReadString(), ReadOptional(reader), reader.ReadBoolean());
+            case NextPickConfirmedManifest:
+                return new NextPickConfirmed(reader.ReadString());
             case NextPickTakenManifest:
                 return new NextPickTaken(reader.ReadString(), reader.ReadString(), reader.ReadString(), reader.ReadString());
             case ConnectFailedManifest:

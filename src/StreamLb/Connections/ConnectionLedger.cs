@@ -95,6 +95,8 @@ public sealed class ConnectionLedger : ReceiveActor, IWithTimers
                 _nextPicks.Remove(next.Upstream);
             else
                 _nextPicks[next.Upstream] = next.Server;
+            if (next.Confirm)
+                Sender.Tell(new NextPickConfirmed(next.Upstream));
         });
         Receive<Assigned>(assigned => AnswerAsker(assigned.ConnectionId, assigned));
         Receive<NoServerAvailable>(none => AnswerAsker(none.ConnectionId, none));

@@ -86,13 +86,31 @@ public sealed class NextPickSpecs : TestKit
         var held = ledger.ExpectMsg<NextPick>().Server!;
         var other = held == "a:1" ? "b:1" : "a:1";
 
+        // The admin's answer waits until the node holds the replacement.
         balancer.Tell(new UpdateServer("backend", held, Mode: ServerMode.Drain));
-        ExpectMsg<ServerChanged>();
-        ledger.ExpectMsg(new NextPick("backend", other));
+        ledger.ExpectMsg(new NextPick("backend", other, Confirm: true));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        ledger.Reply(new NextPickConfirmed("backend"));
+        Assert.Equal(ServerState.Draining, ExpectMsg<ServerChanged>().Server.State);
 
         balancer.Tell(new UpdateServer("backend", other, Mode: ServerMode.Down));
-        ExpectMsg<ServerChanged>();
-        ledger.ExpectMsg(new NextPick("backend", null));
+        ledger.ExpectMsg(new NextPick("backend", null, Confirm: true));
+        ledger.Reply(new NextPickConfirmed("backend"));
+        Assert.Equal(ServerState.Down, ExpectMsg<ServerChanged>().Server.State);
+    }
+
+    [Fact]
+    public void A_node_that_does_not_confirm_holds_the_admins_answer_back_for_a_bounded_time_only()
+    {
+        var balancer = LeastConn("a:1", "b:1");
+        var ledger = CreateTestProbe();
+        Ask(balancer, ledger, "c1");
+        var held = ledger.ExpectMsg<NextPick>().Server!;
+
+        balancer.Tell(new UpdateServer("backend", held, Mode: ServerMode.Drain));
+
+        ledger.ExpectMsg<NextPick>(n => n.Confirm);
+        Assert.Equal(ServerState.Draining, ExpectMsg<ServerChanged>(TimeSpan.FromSeconds(15)).Server.State);
     }
 
     [Fact]
@@ -138,8 +156,9 @@ public sealed class NextPickSpecs : TestKit
         ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
 
         balancer.Tell(new UpdateServer("backend", "b:1", Mode: ServerMode.Drain));
+        ledger.ExpectMsg(new NextPick("backend", "a:1", Confirm: true));
+        ledger.Reply(new NextPickConfirmed("backend"));
         ExpectMsg<ServerChanged>();
-        ledger.ExpectMsg(new NextPick("backend", "a:1"));
     }
 
     [Fact]

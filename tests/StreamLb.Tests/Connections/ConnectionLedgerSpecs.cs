@@ -79,6 +79,13 @@ public sealed class ConnectionLedgerSpecs : TestKit
         _region.ExpectMsg(Ask("c3", null, "a:1"));
         _region.ExpectMsg(Ask("c4", "10.0.0.1"));
 
+        // A replacement that asks for confirmation gets it, and is what the next ask takes.
+        _ledger.Tell(new NextPick("backend", "a:1", Confirm: true), _region.Ref);
+        _region.ExpectMsg(new NextPickConfirmed("backend"));
+        Ask("c4b");
+        connection.ExpectMsg(new Assigned("c4b", "a:1"));
+        _region.ExpectMsg(new NextPickTaken("backend", "c4b", "node-a", "a:1"));
+
         // Withdrawn: asked for. Dropped when a new balancer incarnation asks for the ledger's report, which counts the
         // connection placed ahead (not tracked yet) as an ask on its way.
         _ledger.Tell(new NextPick("backend", null), _region.Ref);
