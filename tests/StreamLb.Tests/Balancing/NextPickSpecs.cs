@@ -113,19 +113,27 @@ public sealed class NextPickSpecs : TestKit
         Assert.Equal(ServerState.Draining, ExpectMsg<ServerChanged>(TimeSpan.FromSeconds(15)).Server.State);
     }
 
-    [Fact]
-    public void Least_conn_keeps_a_pick_made_ahead_within_one_connection_of_the_least_loaded_and_replaces_it_beyond()
+    /// <summary>
+    /// The other node asks once (a:1) and holds b:1 made ahead; then the balancer's own node opens three (b:1, a:1,
+    /// b:1): a:1 2, b:1 2. Returns the ledger of the other node.
+    /// </summary>
+    private TestProbe HoldingBWithTwoEach(IActorRef balancer)
     {
-        var balancer = LeastConn("a:1", "b:1");
         var ledger = CreateTestProbe();
         var local = CreateTestProbe();
         Assert.Equal("a:1", Ask(balancer, ledger, "x1"));
         Assert.Equal(new NextPick("backend", "b:1"), ledger.ExpectMsg<NextPick>());
-
-        // Connections of the balancer's own node: a:1 2, b:1 2.
         Assert.Equal("b:1", Ask(balancer, local, "l1", node: "here"));
         Assert.Equal("a:1", Ask(balancer, local, "l2", node: "here"));
         Assert.Equal("b:1", Ask(balancer, local, "l3", node: "here"));
+        return ledger;
+    }
+
+    [Fact]
+    public void Least_conn_keeps_a_pick_made_ahead_within_one_connection_of_the_least_loaded_and_replaces_it_beyond()
+    {
+        var balancer = LeastConn("a:1", "b:1");
+        var ledger = HoldingBWithTwoEach(balancer);
 
         // a:1 down to 1: b:1 (2) is one connection behind, kept.
         balancer.Tell(new Release("backend", "x1"));
@@ -141,15 +149,9 @@ public sealed class NextPickSpecs : TestKit
     public void Moving_counts_replace_a_pick_made_ahead_at_most_once_per_interval_but_a_server_leaving_rotation_at_once()
     {
         var balancer = LeastConn(TimeSpan.FromHours(1), "a:1", "b:1");
-        var ledger = CreateTestProbe();
-        var local = CreateTestProbe();
-        Assert.Equal("a:1", Ask(balancer, ledger, "x1"));
-        Assert.Equal(new NextPick("backend", "b:1"), ledger.ExpectMsg<NextPick>());
+        var ledger = HoldingBWithTwoEach(balancer);
 
         // b:1 two connections ahead of a:1: more than one behind, but sent within the hour: kept for now.
-        Assert.Equal("b:1", Ask(balancer, local, "l1", node: "here"));
-        Assert.Equal("a:1", Ask(balancer, local, "l2", node: "here"));
-        Assert.Equal("b:1", Ask(balancer, local, "l3", node: "here"));
         balancer.Tell(new Release("backend", "x1"));
         balancer.Tell(new Release("backend", "l2"));
         Snapshot(balancer);
@@ -165,14 +167,8 @@ public sealed class NextPickSpecs : TestKit
     public void A_replacement_held_back_by_the_interval_comes_when_it_ends()
     {
         var balancer = LeastConn(TimeSpan.FromMilliseconds(500), "a:1", "b:1");
-        var ledger = CreateTestProbe();
-        var local = CreateTestProbe();
-        Assert.Equal("a:1", Ask(balancer, ledger, "x1"));
-        Assert.Equal(new NextPick("backend", "b:1"), ledger.ExpectMsg<NextPick>());
+        var ledger = HoldingBWithTwoEach(balancer);
 
-        Assert.Equal("b:1", Ask(balancer, local, "l1", node: "here"));
-        Assert.Equal("a:1", Ask(balancer, local, "l2", node: "here"));
-        Assert.Equal("b:1", Ask(balancer, local, "l3", node: "here"));
         balancer.Tell(new Release("backend", "x1"));
         balancer.Tell(new Release("backend", "l2"));
 
