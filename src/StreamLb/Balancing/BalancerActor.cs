@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster;
@@ -20,9 +19,6 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     // The node is kept so that the connections of a node that leaves the cluster can be dropped together.
     private readonly record struct Assignment(ServerEntry Server, string Node);
 
-    // A pick made ahead for another node, that node's ledger, which holds it, and when it was sent (Stopwatch ticks).
-    private readonly record struct PreparedPick(ServerEntry Server, IActorRef Ledger, long SentAt);
-
     private readonly UpstreamConfig _config;
     private readonly BalancerSettings _settings;
     private readonly ILoadBalancingPolicy _policy;
@@ -31,15 +27,13 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     private readonly List<ServerEntry> _backups = [];
     private readonly List<ServerEntry> _zombies = [];
     private readonly Dictionary<string, Assignment> _assignments = [];
-    private readonly Dictionary<string, PreparedPick> _nextPicks = [];
-    private readonly List<(string Node, bool LeftRotation)> _nextPicksToRedo = [];
+    private readonly NextPicks _nextPicks;
     private bool _reviewDue;
 
-    // Ledgers yet to confirm a pick made ahead that was replaced because its server left rotation, and the answers to
-    // membership changes that wait for them: once the admin API has answered, no node starts a connection on a server
+    // The answers to membership changes that wait until every node holding a pick made ahead on a server that left
+    // rotation has confirmed its replacement: once the admin API has answered, no node starts a connection on a server
     // it drained, marked down or removed.
     private static readonly TimeSpan ConfirmWithin = TimeSpan.FromSeconds(2);
-    private readonly HashSet<IActorRef> _unconfirmed = [];
     private readonly List<SpecSaved> _heldChanges = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, (HealthTracker Tracker, IActorRef Probe)> _health = [];
@@ -52,6 +46,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         _settings = settings;
         _policy = LoadBalancingPolicy.Create(config, settings.RandomFactory());
         _servers = config.Servers.Select((s, i) => new ServerEntry(i, s)).ToList();
+        _nextPicks = new NextPicks(config.Name, _policy, settings.NextPickReviewInterval);
         Recovering();
     }
 
@@ -119,12 +114,16 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         Receive<UpdateServer>(OnUpdateServer);
         Receive<RemoveServer>(OnRemoveServer);
         Receive<SpecSaved>(OnSpecSaved);
-        Receive<NextPickConfirmed>(_ => Confirmed(Sender));
+        Receive<NextPickConfirmed>(_ =>
+        {
+            if (_nextPicks.Confirmed(Sender))
+                AnswerHeldChanges();
+        });
         Receive<ConfirmTimeout>(_ =>
         {
             _log.Warning("upstream \"{0}\": {1} node(s) did not confirm a replaced pick made ahead within {2}; answering anyway",
-                _config.Name, _unconfirmed.Count, ConfirmWithin);
-            _unconfirmed.Clear();
+                _config.Name, _nextPicks.Unconfirmed, ConfirmWithin);
+            _nextPicks.ForgetUnconfirmed();
             AnswerHeldChanges();
         });
         Receive<SpecNotSaved>(failed => failed.Request.ReplyTo.Tell(new ServerChangeRejected(ServerChangeError.Unavailable, failed.Reason)));
@@ -169,7 +168,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
         Assign(acquire.ConnectionId, server, acquire.Node);
         Sender.Tell(new Assigned(acquire.ConnectionId, server.Address));
-        if (!_nextPicks.ContainsKey(acquire.Node))
+        if (!_nextPicks.Holds(acquire.Node))
             PrepareNextPick(acquire.Node, Sender);
     }
 
@@ -199,7 +198,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     private void OnNextPickTaken(NextPickTaken taken)
     {
         // Whatever this node held is gone now (a newer one, if on its way, lands before the one made here).
-        _nextPicks.Remove(taken.Node);
+        _nextPicks.Taken(taken.Node);
         if (!_assignments.ContainsKey(taken.ConnectionId) && FindByAddress(taken.Server) is { } server)
             Assign(taken.ConnectionId, server, taken.Node);
         PrepareNextPick(taken.Node, Sender);
@@ -207,88 +206,29 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     /// <summary>
     /// Makes a pick ahead for another node's next connection and sends it to that node's ledger. Not for this balancer's
-    /// own node (its asks are local), not for hashing (the pick depends on the connection), not when a server has
-    /// <c>max_conns</c> (picks made ahead on several nodes could pass it together).
+    /// own node (its asks are local), not for hashing (the pick depends on the connection).
     /// </summary>
     private void PrepareNextPick(string node, IActorRef ledger)
     {
-        if (!PreparesPicksFor(node))
-            return;
-        var server = NextPickFrom(Candidates([], out _));
-        if (server is null)
-            return;
-        _nextPicks[node] = new PreparedPick(server, ledger, Stopwatch.GetTimestamp());
-        ledger.Tell(new NextPick(_config.Name, server.Address), Self);
+        if (_settings.Node is { } self && node != self && _policy.Name != LoadBalancingPolicies.Hash)
+            _nextPicks.Prepare(node, ledger, Candidates([], out _), _servers, Self);
     }
-
-    private bool PreparesPicksFor(string node) =>
-        _settings.Node is { } self && node != self && _policy.Name != LoadBalancingPolicies.Hash;
-
-    private ServerEntry? NextPickFrom(List<ServerEntry> candidates) =>
-        candidates.Count == 0 || _servers.Any(s => s.Config.MaxConns > 0)
-            ? null
-            : _policy.Pick(new PickRequest("next", null, _servers), candidates);
 
     private void Reviewed<T>(Action<T> handle, T message)
     {
         handle(message);
-        if (_nextPicks.Count > 0)
+        if (_nextPicks.Any)
             ReviewNextPicks();
     }
 
-    /// <summary>
-    /// Replaces (or withdraws) every pick made ahead that would no longer be made: at once when its server left
-    /// rotation; for the policies that count connections, also when it has fallen behind another candidate by more than
-    /// one connection per weight, but then at most once per <see cref="BalancerSettings.NextPickReviewInterval"/> for
-    /// each node, so that counts moving back and forth under load do not keep idle nodes busy with replacements.
-    /// </summary>
     private void ReviewNextPicks()
     {
-        var candidates = Candidates([], out _);
-        var byLoad = _policy.Name is LoadBalancingPolicies.LeastConn or LoadBalancingPolicies.RandomTwoLeastConn;
-        var anyMaxConns = _servers.Any(s => s.Config.MaxConns > 0);
-        var interval = _settings.NextPickReviewInterval;
-        var soonest = TimeSpan.MaxValue;
-        _nextPicksToRedo.Clear();
-        foreach (var (node, next) in _nextPicks)
-        {
-            if (anyMaxConns || !candidates.Contains(next.Server))
-            {
-                _nextPicksToRedo.Add((node, true));
-            }
-            else if (byLoad && candidates.Exists(c => FartherThanOne(next.Server, c)))
-            {
-                var wait = interval - Stopwatch.GetElapsedTime(next.SentAt);
-                if (wait <= TimeSpan.Zero)
-                    _nextPicksToRedo.Add((node, false));
-                else if (wait < soonest)
-                    soonest = wait;
-            }
-        }
-
-        foreach (var (node, leftRotation) in _nextPicksToRedo)
-        {
-            var ledger = _nextPicks[node].Ledger;
-            var server = NextPickFrom(candidates);
-            if (server is null)
-                _nextPicks.Remove(node);
-            else
-                _nextPicks[node] = new PreparedPick(server, ledger, Stopwatch.GetTimestamp());
-            ledger.Tell(new NextPick(_config.Name, server?.Address, Confirm: leftRotation), Self);
-            if (leftRotation)
-                _unconfirmed.Add(ledger);
-        }
-
-        if (soonest != TimeSpan.MaxValue && !_reviewDue)
+        if (_nextPicks.Review(Candidates([], out _), _servers, Self) is { } due && !_reviewDue)
         {
             _reviewDue = true;
-            Timers.StartSingleTimer(ReviewDue.Instance, ReviewDue.Instance, soonest);
+            Timers.StartSingleTimer(ReviewDue.Instance, ReviewDue.Instance, due);
         }
     }
-
-    /// <summary>True when <paramref name="server"/> has more connections per weight than <paramref name="other"/> would with one more.</summary>
-    private static bool FartherThanOne(ServerEntry server, ServerEntry other) =>
-        (long)server.Active * other.Weight > (long)(other.Active + 1) * server.Weight;
 
     private void OnConnectFailed(ConnectFailed failed)
     {
@@ -362,7 +302,7 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     private void OnSpecSaved(SpecSaved saved)
     {
-        if (_unconfirmed.Count == 0)
+        if (_nextPicks.Unconfirmed == 0)
         {
             Answer(saved);
             return;
@@ -380,12 +320,6 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
             ? new ServerChanged(server.ToSnapshot(_time.GetUtcNow()))
             : new ServerRemoved(saved.Request.Spec.Address),
     });
-
-    private void Confirmed(IActorRef ledger)
-    {
-        if (_unconfirmed.Remove(ledger) && _unconfirmed.Count == 0)
-            AnswerHeldChanges();
-    }
 
     private void AnswerHeldChanges()
     {
@@ -494,8 +428,8 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     private void DropNode(string node)
     {
-        if (_nextPicks.Remove(node, out var gone))
-            Confirmed(gone.Ledger);
+        if (_nextPicks.Drop(node))
+            AnswerHeldChanges();
         var dropped = _assignments.Where(a => a.Value.Node == node).Select(a => a.Key).ToList();
         foreach (var connectionId in dropped)
             Unassign(connectionId);
