@@ -5,7 +5,9 @@ namespace StreamLb.Connections;
 
 /// <summary>
 /// The node's record of its live connections and the server each counts against, at <c>/user/ledger</c>. Balancers
-/// keep their counts in memory only; a new incarnation rebuilds them from every node's ledger.
+/// keep their counts in memory only; a new incarnation rebuilds them from every node's ledger. The way of this node's
+/// asks to the balancers and of their answers; in a cluster it also holds, per upstream, the pick a balancer on
+/// another node made ahead for this node's next connection (<see cref="NextPick"/>).
 /// </summary>
 public sealed class ConnectionLedger : ReceiveActor, IWithTimers
 {
