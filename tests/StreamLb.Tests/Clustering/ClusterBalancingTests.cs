@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Akka.Actor;
 using Akka.Cluster;
+using StreamLb.Balancing;
 using StreamLb.EchoBackend;
 using StreamLb.Tests.Integration;
 using Xunit;
@@ -96,6 +97,23 @@ public sealed class ClusterBalancingTests : ThreeNodeClusterSpec
         foreach (var node in Cluster.Nodes)
             await AwaitAssert(async () => Assert.Equal([3, 3], (await node.Snapshot()).Servers.Select(s => s.Active)));
         Assert.Equal([3, 3], Backends.Select(b => b.ActiveConnections));
+    }
+
+    [Fact]
+    public async Task Draining_the_server_of_a_pick_made_ahead_replaces_it_before_the_drain_is_answered()
+    {
+        var home = await Cluster.BalancerHome();
+        var away = Cluster.Nodes.First(n => n != home);
+        // One connection through the node away: its next pick is made ahead on the other backend (0 against 1).
+        var (_, used) = await OpenAndSee(away);
+        var held = 1 - used;
+        var address = (await away.Snapshot()).Servers.Single(s => s.Address.EndsWith($":{Backends[held].EndPoint.Port}", StringComparison.Ordinal)).Address;
+
+        var answer = await home.Node.Balancers.Ask<object>(new UpdateServer("backend", address, Mode: ServerMode.Drain), ClusterHarness.Patience);
+
+        Assert.Equal(ServerState.Draining, Assert.IsType<ServerChanged>(answer).Server.State);
+        var (_, next) = await OpenAndSee(away);
+        Assert.Equal(used, next);
     }
 
     [Fact]
