@@ -102,14 +102,13 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
 
     private void Active()
     {
-        // Whatever changes a count or a server's state may leave another node's next pick behind: each is reviewed after.
-        Receive<Acquire>(acquire => Reviewed(OnAcquire, acquire));
-        Receive<NextPickTaken>(taken => Reviewed(OnNextPickTaken, taken));
-        Receive<Release>(release => Reviewed(Unassign, release.ConnectionId));
-        Receive<ConnectFailed>(failed => Reviewed(OnConnectFailed, failed));
-        Receive<LedgerReport>(report => Reviewed(OnLedgerReport, report));
+        Receive<Acquire>(OnAcquire);
+        Receive<NextPickTaken>(OnNextPickTaken);
+        Receive<Release>(release => Unassign(release.ConnectionId));
+        Receive<ConnectFailed>(OnConnectFailed);
+        Receive<LedgerReport>(OnLedgerReport);
         Receive<GetUpstreamSnapshot>(_ => Sender.Tell(Snapshot()));
-        Receive<MembershipLoaded>(loaded => Reviewed(Apply, loaded.Specs));
+        Receive<MembershipLoaded>(loaded => Apply(loaded.Specs));
         Receive<AddServer>(OnAddServer);
         Receive<UpdateServer>(OnUpdateServer);
         Receive<RemoveServer>(OnRemoveServer);
@@ -128,14 +127,22 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
         });
         Receive<SpecNotSaved>(failed => failed.Request.ReplyTo.Tell(new ServerChangeRejected(ServerChangeError.Unavailable, failed.Reason)));
         Receive<DrainExpired>(OnDrainExpired);
-        Receive<ProbeResult>(probe => Reviewed(OnProbeResult, probe));
-        Receive<ClusterEvent.MemberRemoved>(removed => Reviewed(DropNode, NodeNames.Of(removed.Member.UniqueAddress)));
+        Receive<ProbeResult>(OnProbeResult);
+        Receive<ClusterEvent.MemberRemoved>(removed => DropNode(NodeNames.Of(removed.Member.UniqueAddress)));
         Receive<RecoveryTimeout>(_ => { });
-        Receive<ReviewDue>(_ =>
-        {
-            _reviewDue = false;
+        Receive<ReviewDue>(_ => _reviewDue = false); // the review follows, as after every message
+    }
+
+    /// <summary>
+    /// After every message: whatever changed a count or a server's state (an ask, a release, a membership change, a
+    /// health verdict) may have left another node's pick made ahead behind.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        var handled = base.AroundReceive(receive, message);
+        if (_nextPicks.Any)
             ReviewNextPicks();
-        });
+        return handled;
     }
 
     private TimeProvider _time => _settings.Time;
@@ -212,13 +219,6 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     {
         if (_settings.Node is { } self && node != self && _policy.Name != LoadBalancingPolicies.Hash)
             _nextPicks.Prepare(node, ledger, Candidates([], out _), _servers, Self);
-    }
-
-    private void Reviewed<T>(Action<T> handle, T message)
-    {
-        handle(message);
-        if (_nextPicks.Any)
-            ReviewNextPicks();
     }
 
     private void ReviewNextPicks()
