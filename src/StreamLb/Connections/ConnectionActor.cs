@@ -21,7 +21,6 @@ public sealed class ConnectionActor : ActorBase
 {
     private readonly ListenerSettings _settings;
     private readonly AcceptedConnection _client;
-    private readonly IMaterializer _materializer;
     private readonly ConnectionGraph _graph;
     private readonly string _id;
     private readonly string _upstream;
@@ -45,15 +44,13 @@ public sealed class ConnectionActor : ActorBase
     // Kept by a state that waits for one more outcome: how the relay ended.
     private RelayResult? _ended;
 
-    public ConnectionActor(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, IMaterializer materializer,
-        ILoggingAdapter log)
+    public ConnectionActor(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, ILoggingAdapter log)
     {
         _log = log;
         _graph = graph;
         _settings = settings;
         _client = client;
         _id = id;
-        _materializer = materializer;
         _upstream = settings.Server.ProxyPass;
     }
 
@@ -74,8 +71,8 @@ public sealed class ConnectionActor : ActorBase
     /// actor path as a string, per connection.
     /// </param>
     public static Props Props(Props template, ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id,
-        IMaterializer materializer, ILoggingAdapter log) =>
-        new ConnectionProps(template, () => new ConnectionActor(settings, graph, client, id, materializer, log));
+        ILoggingAdapter log) =>
+        new ConnectionProps(template, () => new ConnectionActor(settings, graph, client, id, log));
 
     private sealed class ConnectionProps(Props template, Func<ConnectionActor> produce) : Props(template)
     {
@@ -102,7 +99,7 @@ public sealed class ConnectionActor : ActorBase
     {
         var self = Self;
         _tellSelf = due => self.Tell(due);
-        var (stages, handshake, relay, upstream) = _graph.Run(_client.Socket, _materializer, Self);
+        var (stages, handshake, relay, upstream) = _graph.Run(_client.Socket, Self);
         (_stages, _relay, _upstreamSocket) = (stages, relay, upstream);
         if (handshake is not null)
         {

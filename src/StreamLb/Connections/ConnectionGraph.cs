@@ -12,24 +12,32 @@ namespace StreamLb.Connections;
 
 /// <summary>
 /// The graph every connection of one listener runs: client socket ⇄ TLS (for <c>ssl</c>) ⇄ relay ⇄ upstream socket.
-/// Built and fused once per listener, so a new connection only materializes it; the accepted socket is attached
-/// afterwards and the upstream side connects once a server is picked.
+/// Made ready once per listener (<see cref="HostedGraphTemplate"/>), so a new connection only makes its stages; the
+/// accepted socket is attached afterwards and the upstream side connects once a server is picked.
 /// </summary>
 public sealed class ConnectionGraph
 {
-    // Kept as the fused graph itself: the materializer fuses anything else again, on every connection.
-    private readonly Fusing.FusedGraph<ClosedShape, (SocketConnector Client, StageOutcome<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream)> _graph;
+    private readonly HostedGraphTemplate _template;
+    private readonly int _client;
+    private readonly int? _tls;
+    private readonly int _relay;
+    private readonly int _upstream;
 
-    public ConnectionGraph(ListenerSettings settings)
+    public ConnectionGraph(ListenerSettings settings, IMaterializer materializer)
     {
-        var relay = RelayStage.Create(settings.Server.ProxyTimeout, settings.Server.HalfClose)
-            .JoinMat(SocketStage.Create(), Keep.Both);
-        var client = SocketStage.Create();
-        var graph = settings.Tls is { } tls
-            ? client.JoinMaterialized(tls.Stage(), (socket, handshake) => (socket, (StageOutcome<TlsSessionInfo>?)handshake))
-                .JoinMaterialized(relay, (a, b) => (a.socket, a.Item2, b.Item1, b.Item2))
-            : client.JoinMaterialized(relay, (socket, b) => (socket, (StageOutcome<TlsSessionInfo>?)null, b.Item1, b.Item2));
-        _graph = Fusing.Aggressive(graph);
+        var client = new SocketStage();
+        var tls = settings.Tls?.NewStage();
+        var relay = new RelayStage(settings.Server.ProxyTimeout, settings.Server.HalfClose);
+        var upstream = new SocketStage();
+        var relayToUpstream = BidiFlow.FromGraph(relay).Join(Flow.FromGraph(upstream));
+        var graph = tls is not null
+            ? Flow.FromGraph(client).Join(BidiFlow.FromGraph(tls).Join(relayToUpstream))
+            : Flow.FromGraph(client).Join(relayToUpstream);
+        _template = new HostedGraphTemplate(graph, materializer);
+        _client = _template.IndexOf(client);
+        _tls = tls is null ? null : _template.IndexOf(tls);
+        _relay = _template.IndexOf(relay);
+        _upstream = _template.IndexOf(upstream);
     }
 
     /// <summary>
@@ -37,12 +45,13 @@ public sealed class ConnectionGraph
     /// connection actor, which hands the graph's events to the returned <see cref="HostedGraph"/>.
     /// </summary>
     public (HostedGraph Graph, StageOutcome<TlsSessionInfo>? Handshake, RelayControl Relay, SocketConnector Upstream) Run(Socket client,
-        IMaterializer materializer, IActorRef owner)
+        IActorRef owner)
     {
-        var (hosted, (clientSocket, handshake, relay, upstream)) = HostedGraph.Materialize(_graph, materializer, owner);
+        var run = _template.RunIn(owner);
         // Handed over before the stages start: the client's stage takes it as it starts.
-        clientSocket.Attach(client);
-        hosted.Start();
-        return (hosted, handshake, relay, upstream);
+        run.Value<SocketConnector>(_client).Attach(client);
+        run.Graph.Start();
+        var handshake = _tls is { } tls ? run.Value<StageOutcome<TlsSessionInfo>>(tls) : null;
+        return (run.Graph, handshake, run.Value<RelayControl>(_relay), run.Value<SocketConnector>(_upstream));
     }
 }

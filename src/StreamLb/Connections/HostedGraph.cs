@@ -53,6 +53,14 @@ public sealed class HostedGraph
         return (hosted, materialized);
     }
 
+    /// <summary>A graph for <paramref name="shell"/>, made without the materializer (<see cref="HostedGraphTemplate"/>).</summary>
+    internal static HostedGraph Adopting(GraphInterpreterShell shell, IActorRef host, int eventLimit)
+    {
+        var hosted = new HostedGraph(host, eventLimit);
+        hosted.Adopt(shell);
+        return hosted;
+    }
+
     private IActorRef Adopt(GraphInterpreterShell shell)
     {
         _shell = shell;

@@ -89,7 +89,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         if (Context.System.Dispatchers.HasDispatcher(RelayDispatcher.Id))
             settings = settings.WithDispatcher(RelayDispatcher.Id);
         _materializer = Context.Materializer(settings);
-        _graph = new ConnectionGraph(_settings);
+        _graph = new ConnectionGraph(_settings, _materializer);
         // On the relay dispatcher too: a connection actor's messages mostly come from its graph's callbacks and the balancer.
         _connectionProps = ConnectionActor.Template(Context.System);
         var listen = _settings.Listen;
@@ -176,7 +176,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         var number = _nextConnectionNumber();
         var id = $"{_settings.Node}#{number}";
         var connection = new AcceptedConnection(socket, remote, local);
-        var props = ConnectionActor.Props(_connectionProps!, _settings, _graph!, connection, id, _materializer!, _log);
+        var props = ConnectionActor.Props(_connectionProps!, _settings, _graph!, connection, id, _log);
         Context.ActorOf(props, $"{ConnectionPrefix}{number}");
     }
 

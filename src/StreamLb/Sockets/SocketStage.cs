@@ -27,6 +27,11 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
     private readonly (EndPoint Remote, TimeSpan Timeout)? _connectAtStart;
 
+    /// <summary>A socket that the materialized <see cref="SocketConnector"/> connects or attaches (see <see cref="Create"/>).</summary>
+    public SocketStage() : this(null)
+    {
+    }
+
     private SocketStage((EndPoint Remote, TimeSpan Timeout)? connectAtStart)
     {
         _connectAtStart = connectAtStart;
@@ -41,7 +46,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
     /// A socket that the materialized <see cref="SocketConnector"/> connects (an upstream, once a server is picked)
     /// or attaches (a client the listener accepted).
     /// </summary>
-    public static Flow<ByteString, ByteString, SocketConnector> Create() => Flow.FromGraph(new SocketStage(null));
+    public static Flow<ByteString, ByteString, SocketConnector> Create() => Flow.FromGraph(new SocketStage());
 
     /// <summary>
     /// Connects to <paramref name="remote"/> when materialized: its value is the local address once connected. A failed

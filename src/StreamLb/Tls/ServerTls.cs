@@ -51,8 +51,10 @@ public sealed class ServerTls : IDisposable
     }
 
     /// <summary>A new stage: cipher side first, plain side second; materializes the handshake's outcome.</summary>
-    public BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Stage() =>
-        BidiFlow.FromGraph(_native is not null ? new NativeTlsServerStage(_native) : (TlsStage)new TlsServerStage(_managed!));
+    public BidiFlow<ByteString, ByteString, ByteString, ByteString, StageOutcome<TlsSessionInfo>> Stage() => BidiFlow.FromGraph(NewStage());
+
+    /// <summary>The stage itself, to compose a graph with (<see cref="Stage"/> is the same as a BidiFlow).</summary>
+    public TlsStage NewStage() => _native is not null ? new NativeTlsServerStage(_native) : new TlsServerStage(_managed!);
 
     public void Dispose() => _native?.Dispose();
 }
