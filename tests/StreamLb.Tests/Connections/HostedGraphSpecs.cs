@@ -1,7 +1,9 @@
+using System.Collections.Immutable;
 using Akka;
 using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Akka.Streams.Implementation;
 using Akka.TestKit.Xunit2;
 using StreamLb.Connections;
 using Xunit;
@@ -45,6 +47,29 @@ public sealed class HostedGraphSpecs : TestKit
         {
             if (_graph is { IsTerminated: false } running)
                 running.Abort(new InvalidOperationException("the host stopped"));
+        }
+    }
+
+    /// <summary>Runs a template's graph on its turns, as a connection actor runs its listener's.</summary>
+    private sealed class TemplateHost<TValues>(HostedGraphTemplate template, Func<HostedGraphTemplate.Run, TValues> values, IActorRef watcher)
+        : UntypedActor
+    {
+        private HostedGraph? _graph;
+
+        protected override void PreStart()
+        {
+            var run = template.RunIn(Self);
+            _graph = run.Graph;
+            watcher.Tell(new Started<TValues>(values(run), Self));
+            run.Graph.Start();
+        }
+
+        protected override void OnReceive(object message)
+        {
+            if (!_graph!.TryReceive(message))
+                Unhandled(message);
+            else if (_graph.IsTerminated)
+                watcher.Tell(Terminated.Instance);
         }
     }
 
@@ -101,6 +126,44 @@ public sealed class HostedGraphSpecs : TestKit
 
         // The stage ran its end (PostStop) as its host stopped: the watched termination completes, as a failure.
         await Assert.ThrowsAnyAsync<Exception>(() => ended.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_template_runs_again_and_again_each_run_with_stages_of_its_own()
+    {
+        var source = new QueueSource<int>(4, OverflowStrategy.Backpressure);
+        var sink = new SeqStage<int>();
+        var template = new HostedGraphTemplate(Source.FromGraph(source).Select(i => i * 10).To(Sink.FromGraph(sink)), Sys.Materializer());
+        var (queueAt, seqAt) = (template.IndexOf(source), template.IndexOf(sink));
+
+        Func<HostedGraphTemplate.Run, (ISourceQueueWithComplete<int> Queue, Task<IImmutableList<int>> Seq)> values =
+            run => (run.Value<ISourceQueueWithComplete<int>>(queueAt), run.Value<Task<IImmutableList<int>>>(seqAt));
+        var runs = Enumerable.Range(1, 3).Select(_ =>
+        {
+            Sys.ActorOf(Props.Create(() => new TemplateHost<(ISourceQueueWithComplete<int> Queue, Task<IImmutableList<int>> Seq)>(template, values, TestActor)));
+            return ExpectMsg<Started<(ISourceQueueWithComplete<int> Queue, Task<IImmutableList<int>> Seq)>>(Patience).Materialized;
+        }).ToList();
+
+        // Each run has its own queue and its own result: what one run is offered no other sees.
+        for (var r = 0; r < runs.Count; r++)
+        {
+            for (var i = 1; i <= 5; i++)
+                Assert.Equal(QueueOfferResult.Enqueued.Instance, await runs[r].Queue.OfferAsync(r * 100 + i).WaitAsync(Patience));
+            runs[r].Queue.Complete();
+        }
+
+        for (var r = 0; r < runs.Count; r++)
+            Assert.Equal(Enumerable.Range(1, 5).Select(i => (r * 100 + i) * 10), await runs[r].Seq.WaitAsync(Patience));
+        for (var r = 0; r < runs.Count; r++)
+            ExpectMsg<Terminated>(Patience);
+    }
+
+    [Fact]
+    public void A_template_knows_only_its_own_stages()
+    {
+        var template = new HostedGraphTemplate(Source.Single(1).To(Sink.Ignore<int>()), Sys.Materializer());
+
+        Assert.Throws<ArgumentException>(() => template.IndexOf(new SeqStage<int>()));
     }
 
     [Fact]
