@@ -27,7 +27,6 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     private readonly ListenerSettings _settings;
     private readonly Func<long> _nextConnectionNumber;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private IMaterializer? _materializer;
     private ConnectionGraph? _graph;
     private Props? _connectionProps;
     private Socket? _listening;
@@ -88,8 +87,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         var settings = ActorMaterializerSettings.Create(Context.System);
         if (Context.System.Dispatchers.HasDispatcher(RelayDispatcher.Id))
             settings = settings.WithDispatcher(RelayDispatcher.Id);
-        _materializer = Context.Materializer(settings);
-        _graph = new ConnectionGraph(_settings, _materializer);
+        _graph = new ConnectionGraph(_settings, Context.Materializer(settings));
         // On the relay dispatcher too: a connection actor's messages mostly come from its graph's callbacks and the balancer.
         _connectionProps = ConnectionActor.Template(Context.System);
         var listen = _settings.Listen;
