@@ -134,8 +134,9 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     }
 
     /// <summary>
-    /// After every message: whatever changed a count or a server's state (an ask, a release, a membership change, a
-    /// health verdict) may have left another node's pick made ahead behind.
+    /// After every message: the picks it asked to be made ahead are made, and whatever changed a count or a server's
+    /// state (an ask, a release, a membership change, a health verdict) may have left another node's pick behind; one
+    /// pass over the servers for both.
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
@@ -212,13 +213,14 @@ public sealed class BalancerActor : ReceiveActor, IWithUnboundedStash, IWithTime
     }
 
     /// <summary>
-    /// Makes a pick ahead for another node's next connection and sends it to that node's ledger. Not for this balancer's
-    /// own node (its asks are local), not for hashing (the pick depends on the connection).
+    /// Has a pick made ahead for another node's next connection, sent to that node's ledger once this message is handled
+    /// (<see cref="AroundReceive"/>). Not for this balancer's own node (its asks are local), not for hashing (the pick
+    /// depends on the connection).
     /// </summary>
     private void PrepareNextPick(string node, IActorRef ledger)
     {
         if (_settings.Node is { } self && node != self && _policy.Name != LoadBalancingPolicies.Hash)
-            _nextPicks.Prepare(node, ledger, Candidates([], out _), _servers, Self);
+            _nextPicks.Want(node, ledger);
     }
 
     private void ReviewNextPicks()

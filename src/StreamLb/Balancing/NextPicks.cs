@@ -14,34 +14,29 @@ internal sealed class NextPicks(string upstream, ILoadBalancingPolicy policy, Ti
     private readonly record struct Held(ServerEntry Server, IActorRef Ledger, long SentAt);
 
     private readonly Dictionary<string, Held> _held = [];
+    private readonly Dictionary<string, IActorRef> _wanted = [];
     private readonly List<(string Node, bool LeftRotation)> _toRedo = [];
     private readonly HashSet<IActorRef> _unconfirmed = [];
     private readonly bool _byLoad = policy.Name is LoadBalancingPolicies.LeastConn or LoadBalancingPolicies.RandomTwoLeastConn;
 
-    public bool Any => _held.Count > 0;
+    public bool Any => _held.Count > 0 || _wanted.Count > 0;
 
     public int Unconfirmed => _unconfirmed.Count;
 
     public bool Holds(string node) => _held.ContainsKey(node);
 
     /// <summary>
-    /// Makes the next pick of <paramref name="node"/> from <paramref name="candidates"/> and sends it to its ledger.
-    /// None when there is no candidate, or when a server of the upstream has <c>max_conns</c> (picks held on several
-    /// nodes could pass it together).
+    /// <paramref name="node"/> is to get its next pick, sent to <paramref name="ledger"/>: made at the next
+    /// <see cref="Review"/>, with the candidates it works out anyway.
     /// </summary>
-    public void Prepare(string node, IActorRef ledger, List<ServerEntry> candidates, List<ServerEntry> servers, IActorRef self)
-    {
-        if (PickFrom(candidates, servers) is not { } server)
-            return;
-        _held[node] = new Held(server, ledger, Stopwatch.GetTimestamp());
-        ledger.Tell(new NextPick(upstream, server.Address), self);
-    }
+    public void Want(string node, IActorRef ledger) => _wanted[node] = ledger;
 
     /// <summary>The node's ledger sent its pick to a connection: it holds none now.</summary>
     public void Taken(string node) => _held.Remove(node);
 
     /// <summary>
-    /// Replaces (or withdraws) every pick that would no longer be made: at once, asking for confirmation, when its
+    /// Makes the picks wanted (none when there is no candidate, or when a server of the upstream has <c>max_conns</c>:
+    /// picks held on several nodes could pass it together). Then replaces (or withdraws) every pick that would no longer be made: at once, asking for confirmation, when its
     /// server left rotation; for the policies that count connections, also when it has fallen behind a candidate by
     /// more than one connection per weight, but then at most once per review interval for each node, so that counts
     /// moving back and forth under load do not keep idle nodes busy. Returns how long until a held-back replacement is
@@ -49,6 +44,15 @@ internal sealed class NextPicks(string upstream, ILoadBalancingPolicy policy, Ti
     /// </summary>
     public TimeSpan? Review(List<ServerEntry> candidates, List<ServerEntry> servers, IActorRef self)
     {
+        foreach (var (node, ledger) in _wanted)
+        {
+            if (PickFrom(candidates, servers) is not { } server)
+                continue;
+            _held[node] = new Held(server, ledger, Stopwatch.GetTimestamp());
+            ledger.Tell(new NextPick(upstream, server.Address), self);
+        }
+
+        _wanted.Clear();
         var anyMaxConns = servers.Exists(s => s.Config.MaxConns > 0);
         TimeSpan? soonest = null;
         _toRedo.Clear();
@@ -88,7 +92,11 @@ internal sealed class NextPicks(string upstream, ILoadBalancingPolicy policy, Ti
     public bool Confirmed(IActorRef ledger) => _unconfirmed.Remove(ledger) && _unconfirmed.Count == 0;
 
     /// <summary>The node left the cluster; true when its ledger was the last one awaited.</summary>
-    public bool Drop(string node) => _held.Remove(node, out var held) && Confirmed(held.Ledger);
+    public bool Drop(string node)
+    {
+        _wanted.Remove(node);
+        return _held.Remove(node, out var held) && Confirmed(held.Ledger);
+    }
 
     /// <summary>Stops waiting for confirmations (they did not come in time).</summary>
     public void ForgetUnconfirmed() => _unconfirmed.Clear();

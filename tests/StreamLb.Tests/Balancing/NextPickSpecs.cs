@@ -145,15 +145,24 @@ public sealed class NextPickSpecs : TestKit
         ledger.ExpectMsg(new NextPick("backend", "a:1"));
     }
 
+    /// <summary>
+    /// As <see cref="HoldingBWithTwoEach"/>, then a:1 down to 0: the other node's pick (b:1, 2) is more than one
+    /// connection behind, replaced once <paramref name="reviewInterval"/> since it was sent has passed.
+    /// </summary>
+    private (IActorRef Balancer, TestProbe Ledger) HoldingBTwoBehind(TimeSpan reviewInterval)
+    {
+        var balancer = LeastConn(reviewInterval, "a:1", "b:1");
+        var ledger = HoldingBWithTwoEach(balancer);
+        balancer.Tell(new Release("backend", "x1"));
+        balancer.Tell(new Release("backend", "l2"));
+        return (balancer, ledger);
+    }
+
     [Fact]
     public void Moving_counts_replace_a_pick_made_ahead_at_most_once_per_interval_but_a_server_leaving_rotation_at_once()
     {
-        var balancer = LeastConn(TimeSpan.FromHours(1), "a:1", "b:1");
-        var ledger = HoldingBWithTwoEach(balancer);
-
         // b:1 two connections ahead of a:1: more than one behind, but sent within the hour: kept for now.
-        balancer.Tell(new Release("backend", "x1"));
-        balancer.Tell(new Release("backend", "l2"));
+        var (balancer, ledger) = HoldingBTwoBehind(TimeSpan.FromHours(1));
         Snapshot(balancer);
         ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
 
@@ -166,11 +175,7 @@ public sealed class NextPickSpecs : TestKit
     [Fact]
     public void A_replacement_held_back_by_the_interval_comes_when_it_ends()
     {
-        var balancer = LeastConn(TimeSpan.FromMilliseconds(500), "a:1", "b:1");
-        var ledger = HoldingBWithTwoEach(balancer);
-
-        balancer.Tell(new Release("backend", "x1"));
-        balancer.Tell(new Release("backend", "l2"));
+        var (_, ledger) = HoldingBTwoBehind(TimeSpan.FromMilliseconds(500));
 
         // Nothing else happens at the balancer: only its own timer can bring this.
         ledger.ExpectMsg(new NextPick("backend", "a:1"), TimeSpan.FromSeconds(5));
