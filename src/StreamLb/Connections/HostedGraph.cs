@@ -41,16 +41,26 @@ public sealed class HostedGraph
     public static (HostedGraph Graph, TMat Materialized) Materialize<TMat>(IGraph<ClosedShape, TMat> graph, IMaterializer materializer,
         IActorRef host)
     {
-        var extended = materializer as ExtendedActorMaterializer
-            ?? throw new ArgumentException($"a hosted graph needs an actor materializer, not {materializer.GetType().Name}", nameof(materializer));
-        // Fused once here unless it is already (a connection's graph is): one interpreter (one module), unless it has
-        // async boundaries, whose every island would run in an actor of its own.
-        var fused = Fusing.Aggressive(graph);
-        if (fused.Module.SubModules.Length != 1)
-            throw new ArgumentException("a hosted graph runs in one actor; this graph has async boundaries", nameof(graph));
+        var (fused, _, extended) = Fuse(graph, materializer);
         var hosted = new HostedGraph(host, extended.Settings.SyncProcessingLimit);
         var materialized = extended.Materialize(fused, hosted.Adopt);
         return (hosted, materialized);
+    }
+
+    /// <summary>
+    /// <paramref name="graph"/> fused (once, unless it is already), with its one module: a hosted graph is one
+    /// interpreter, so a graph with async boundaries, whose every island would run in an actor of its own, is refused;
+    /// and the materializer, which must be an actor materializer.
+    /// </summary>
+    internal static (Fusing.FusedGraph<ClosedShape, TMat> Fused, GraphModule Module, ExtendedActorMaterializer Materializer) Fuse<TMat>(
+        IGraph<ClosedShape, TMat> graph, IMaterializer materializer)
+    {
+        var extended = materializer as ExtendedActorMaterializer
+            ?? throw new ArgumentException($"a hosted graph needs an actor materializer, not {materializer.GetType().Name}", nameof(materializer));
+        var fused = Fusing.Aggressive(graph);
+        if (fused.Module.SubModules is not [GraphModule module])
+            throw new ArgumentException("a hosted graph runs in one actor; this graph has async boundaries", nameof(graph));
+        return (fused, module, extended);
     }
 
     /// <summary>A graph for <paramref name="shell"/>, made without the materializer (<see cref="HostedGraphTemplate"/>).</summary>

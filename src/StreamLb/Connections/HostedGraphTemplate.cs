@@ -3,7 +3,6 @@ using Akka.Streams;
 using Akka.Streams.Implementation;
 using Akka.Streams.Implementation.Fusing;
 using Akka.Streams.Stage;
-using Fusing = Akka.Streams.Fusing;
 
 namespace StreamLb.Connections;
 
@@ -23,13 +22,8 @@ public sealed class HostedGraphTemplate
 
     public HostedGraphTemplate(IGraph<ClosedShape, object> graph, IMaterializer materializer)
     {
-        _materializer = materializer as ExtendedActorMaterializer
-            ?? throw new ArgumentException($"a hosted graph needs an actor materializer, not {materializer.GetType().Name}", nameof(materializer));
-        var fused = Fusing.Aggressive(graph);
-        // One interpreter (one module): a graph with async boundaries would run each island in an actor of its own.
-        if (fused.Module.SubModules is not [GraphModule module])
-            throw new ArgumentException("a hosted graph runs in one actor; this graph has async boundaries", nameof(graph));
-        _module = module;
+        var (fused, module, extended) = HostedGraph.Fuse(graph, materializer);
+        (_module, _materializer) = (module, extended);
         // As the materializer works them out for the graph's one module: its own defaults, then the graph's attributes
         // and the module's, the innermost winning.
         var settings = _materializer.Settings;
