@@ -77,13 +77,19 @@ public sealed class NextPickSpecs : TestKit
         ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 
-    [Fact]
-    public void A_pick_made_ahead_on_a_server_that_leaves_rotation_is_replaced_or_withdrawn()
+    /// <summary>Least_conn over a:1 and b:1; another node asked once and holds the pick made ahead for it.</summary>
+    private (IActorRef Balancer, TestProbe Ledger, string Held) HoldingOne()
     {
         var balancer = LeastConn("a:1", "b:1");
         var ledger = CreateTestProbe();
         Ask(balancer, ledger, "c1");
-        var held = ledger.ExpectMsg<NextPick>().Server!;
+        return (balancer, ledger, ledger.ExpectMsg<NextPick>().Server!);
+    }
+
+    [Fact]
+    public void A_pick_made_ahead_on_a_server_that_leaves_rotation_is_replaced_or_withdrawn()
+    {
+        var (balancer, ledger, held) = HoldingOne();
         var other = held == "a:1" ? "b:1" : "a:1";
 
         // The admin's answer waits until the node holds the replacement.
@@ -102,10 +108,7 @@ public sealed class NextPickSpecs : TestKit
     [Fact]
     public void A_node_that_does_not_confirm_holds_the_admins_answer_back_for_a_bounded_time_only()
     {
-        var balancer = LeastConn("a:1", "b:1");
-        var ledger = CreateTestProbe();
-        Ask(balancer, ledger, "c1");
-        var held = ledger.ExpectMsg<NextPick>().Server!;
+        var (balancer, ledger, held) = HoldingOne();
 
         balancer.Tell(new UpdateServer("backend", held, Mode: ServerMode.Drain));
 
