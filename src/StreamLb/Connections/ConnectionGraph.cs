@@ -25,8 +25,9 @@ public sealed class ConnectionGraph
 
     public ConnectionGraph(ListenerSettings settings, IMaterializer materializer)
     {
-        var client = new SocketStage();
         var tls = settings.Tls?.NewStage();
+        // Under TLS, close_notify tells the client the server's side has ended; the FIN follows with the close.
+        var client = new SocketStage { SendsFinWhenInputEnds = tls is null };
         var relay = new RelayStage(settings.Server.ProxyTimeout, settings.Server.HalfClose);
         var upstream = new SocketStage();
         var relayToUpstream = BidiFlow.FromGraph(relay).Join(Flow.FromGraph(upstream));

@@ -15,7 +15,8 @@ namespace StreamLb.Sockets;
 /// pooled buffer only for the moment the bytes are copied out. Sends go out at once while the socket has room; what
 /// does not fit waits for an asynchronous send, and the next element is pulled only after it, so a slow peer slows
 /// the sender (backpressure). Both directions close on their own: the input finishing sends FIN once everything was
-/// sent, end of stream from the peer completes the output; the stage stops when both are done. A failing input, or
+/// sent (or leaves it to the close, see <see cref="SendsFinWhenInputEnds"/>), end of stream from the peer completes
+/// the output; the stage stops, and closes the socket, when both are done. A failing input, or
 /// a failure cancelling the output, aborts the connection (RST).
 /// The socket is attached or connected through the materialized <see cref="SocketConnector"/>; until then the stage
 /// asks for nothing and pushes nothing, and a failed connect may be retried.
@@ -37,6 +38,13 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         _connectAtStart = connectAtStart;
         Shape = new FlowShape<ByteString, ByteString>(ToSend, Received);
     }
+
+    /// <summary>
+    /// Whether the input's end is passed on at once, as FIN (the default). False for a socket under a protocol that says
+    /// its end itself, as TLS does with close_notify: the FIN then goes with the close, once both directions are done,
+    /// as nginx's TLS connections close (a segment and a system call fewer per connection).
+    /// </summary>
+    public bool SendsFinWhenInputEnds { get; init; } = true;
 
     public Inlet<ByteString> ToSend { get; } = new("socket.toSend");
     public Outlet<ByteString> Received { get; } = new("socket.received");
@@ -403,8 +411,9 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         private void ShutdownSend()
         {
-            // After the peer's FIN, with nothing left unread, the close that follows at once sends FIN just as well.
-            if (_isConnected && !_peerFinished)
+            // After the peer's FIN, with nothing left unread, the close that follows at once sends FIN just as well;
+            // a stage that leaves FIN to the close sends it there.
+            if (_isConnected && !_peerFinished && _stage.SendsFinWhenInputEnds)
             {
                 try
                 {

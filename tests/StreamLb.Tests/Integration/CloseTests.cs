@@ -122,9 +122,12 @@ public sealed class CloseTests(ITestOutputHelper output) : TestKit(NodeHocon.Def
         {
             // Only the backend's direction has ended; the connection is gone once the client closes its side too.
             Assert.Equal(1, await node.Node.CountConnections(NodeHarness.Patience));
+            // close_notify told the client so; the TCP connection is closed, with FIN, only once both sides are done.
+            Assert.False(socket.Poll(0, SelectMode.SelectRead), "FIN came before the client's side ended");
             socket.Shutdown(SocketShutdown.Send);
         }
 
+        Assert.Equal(0, await socket.ReceiveAsync(new byte[16]).WaitAsync(NodeHarness.Patience));
         await node.AssertDrainedAsync();
         socket.Dispose();
     }

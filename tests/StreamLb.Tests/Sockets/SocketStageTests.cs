@@ -98,6 +98,51 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
     }
 
     [Fact]
+    public async Task A_stage_that_leaves_FIN_to_the_close_sends_it_once_both_directions_are_done()
+    {
+        var peer = new TaskCompletionSource<Socket>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var peerDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new RawBackend(async socket =>
+        {
+            peer.SetResult(socket);
+            await peerDone.Task;
+        });
+        var stage = new SocketStage { SendsFinWhenInputEnds = false };
+        var (send, connector, received) = Probed(Flow.FromGraph(stage));
+        connector.Connect(new IPEndPoint(IPAddress.Loopback, backend.Port), TimeSpan.FromSeconds(10));
+        var socket = await peer.Task.WaitAsync(Patience);
+
+        send.SendNext(ByteString.FromString("last words"));
+        send.SendComplete();
+        var buffer = new byte[64];
+        Assert.Equal("last words", System.Text.Encoding.ASCII.GetString(buffer, 0, await ReceiveExactly(socket, buffer, 10)));
+        // The peer's bytes still come through after the input's end; once the stage has passed them on it has long
+        // taken that end (it came before the bytes were even sent), and no FIN came with it.
+        await socket.SendAsync("still here"u8.ToArray());
+        received.Request(1);
+        Assert.Equal("still here", received.ExpectNext(Patience).ToString());
+        Assert.False(socket.Poll(0, SelectMode.SelectRead), "the input's end was passed on as FIN before the close");
+
+        // The other direction ends too: the stage closes, and the close carries the FIN.
+        received.Cancel();
+        Assert.Equal(0, await socket.ReceiveAsync(buffer).WaitAsync(Patience));
+        peerDone.SetResult();
+    }
+
+    private static async Task<int> ReceiveExactly(Socket socket, byte[] buffer, int count)
+    {
+        var read = 0;
+        while (read < count)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(read, count - read)).AsTask().WaitAsync(Patience);
+            Assert.NotEqual(0, n);
+            read += n;
+        }
+
+        return read;
+    }
+
+    [Fact]
     public async Task The_peer_closing_completes_the_output_and_sending_goes_on()
     {
         var peerRead = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
