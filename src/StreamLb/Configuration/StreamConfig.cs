@@ -13,5 +13,15 @@ public sealed record StreamConfig
     /// <summary>The file the configuration was loaded from (absolute), or null when built in code.</summary>
     public string? SourceFile { get; init; }
 
-    public UpstreamConfig? FindUpstream(string name) => Upstreams.FirstOrDefault(u => u.Name == name);
+    /// <summary>The upstream called <paramref name="name"/>, or null. On every balancer message's way: a plain loop.</summary>
+    public UpstreamConfig? FindUpstream(string name)
+    {
+        foreach (var upstream in Upstreams)
+        {
+            if (upstream.Name == name)
+                return upstream;
+        }
+
+        return null;
+    }
 }
