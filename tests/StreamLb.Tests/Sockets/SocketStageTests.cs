@@ -111,22 +111,27 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
         var (send, connector, received) = Probed(Flow.FromGraph(stage));
         connector.Connect(new IPEndPoint(IPAddress.Loopback, backend.Port), TimeSpan.FromSeconds(10));
         var socket = await peer.Task.WaitAsync(Patience);
+        try
+        {
+            send.SendNext(ByteString.FromString("last words"));
+            send.SendComplete();
+            var buffer = new byte[64];
+            Assert.Equal("last words", System.Text.Encoding.ASCII.GetString(buffer, 0, await ReceiveExactly(socket, buffer, 10)));
+            // The peer's bytes still come through after the input's end; once the stage has passed them on it has long
+            // taken that end (it came before the bytes were even sent), and no FIN came with it.
+            await socket.SendAsync("still here"u8.ToArray());
+            received.Request(1);
+            Assert.Equal("still here", received.ExpectNext(Patience).ToString());
+            Assert.False(socket.Poll(0, SelectMode.SelectRead), "the input's end was passed on as FIN before the close");
 
-        send.SendNext(ByteString.FromString("last words"));
-        send.SendComplete();
-        var buffer = new byte[64];
-        Assert.Equal("last words", System.Text.Encoding.ASCII.GetString(buffer, 0, await ReceiveExactly(socket, buffer, 10)));
-        // The peer's bytes still come through after the input's end; once the stage has passed them on it has long
-        // taken that end (it came before the bytes were even sent), and no FIN came with it.
-        await socket.SendAsync("still here"u8.ToArray());
-        received.Request(1);
-        Assert.Equal("still here", received.ExpectNext(Patience).ToString());
-        Assert.False(socket.Poll(0, SelectMode.SelectRead), "the input's end was passed on as FIN before the close");
-
-        // The other direction ends too: the stage closes, and the close carries the FIN.
-        received.Cancel();
-        Assert.Equal(0, await socket.ReceiveAsync(buffer).WaitAsync(Patience));
-        peerDone.SetResult();
+            // The other direction ends too: the stage closes, and the close carries the FIN.
+            received.Cancel();
+            Assert.Equal(0, await socket.ReceiveAsync(buffer).WaitAsync(Patience));
+        }
+        finally
+        {
+            peerDone.SetResult(); // the backend's handler may close its socket now
+        }
     }
 
     private static async Task<int> ReceiveExactly(Socket socket, byte[] buffer, int count)
