@@ -36,11 +36,11 @@ internal sealed class NextPicks(string upstream, ILoadBalancingPolicy policy, Ti
 
     /// <summary>
     /// Makes the picks wanted (none when there is no candidate, or when a server of the upstream has <c>max_conns</c>:
-    /// picks held on several nodes could pass it together). Then replaces (or withdraws) every pick that would no longer be made: at once, asking for confirmation, when its
-    /// server left rotation; for the policies that count connections, also when it has fallen behind a candidate by
-    /// more than one connection per weight, but then at most once per review interval for each node, so that counts
-    /// moving back and forth under load do not keep idle nodes busy. Returns how long until a held-back replacement is
-    /// due, if one is.
+    /// picks held on several nodes could pass it together). Then replaces (or withdraws) every pick that would no
+    /// longer be made: at once, asking for confirmation, when its server left rotation; for the policies that count
+    /// connections, also when it has fallen behind a candidate by more than one connection per weight, but then at most
+    /// once per review interval for each node, so that counts moving back and forth under load do not keep idle nodes
+    /// busy. Returns how long until a held-back replacement is due, if one is.
     /// </summary>
     public TimeSpan? Review(List<ServerEntry> candidates, List<ServerEntry> servers, IActorRef self)
     {

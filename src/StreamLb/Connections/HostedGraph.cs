@@ -1,16 +1,14 @@
 using Akka.Actor;
-using Akka.Streams;
-using Akka.Streams.Implementation;
 using Akka.Streams.Implementation.Fusing;
-using Fusing = Akka.Streams.Fusing;
 
 namespace StreamLb.Connections;
 
 /// <summary>
-/// A connection's stream graph, run inside its connection actor rather than in an actor of its own: the materializer
-/// hands over the graph's interpreter, the connection actor passes it the graph's events (its stages' callbacks arrive
-/// as messages to that actor) and the interpreter runs on the actor's turn. A connection is then one actor, made and
-/// stopped once, instead of two; the stages and their order of events are those of any materialized graph.
+/// A connection's stream graph, run inside its connection actor rather than in an actor of its own: the graph's
+/// interpreter is made for the connection actor (<see cref="HostedGraphTemplate"/>), which passes it the graph's
+/// events (its stages' callbacks arrive as messages to that actor) and the interpreter runs on the actor's turn. A
+/// connection is then one actor, made and stopped once, instead of two; the stages and their order of events are
+/// those of any materialized graph.
 /// </summary>
 public sealed class HostedGraph
 {
@@ -19,68 +17,30 @@ public sealed class HostedGraph
 
     private readonly IActorRef _host;
     private readonly int _eventLimit;
-    private GraphInterpreterShell? _shell;
+    private readonly GraphInterpreterShell _shell;
 
     // Events the graph raised for itself while it ran (a stage's callback called from inside the interpreter): run
     // after the event that raised them, in the same turn, as Akka's own interpreter actor does. Made on first use.
     private Queue<object>? _queued;
 
-    private HostedGraph(IActorRef host, int eventLimit)
+    /// <summary>
+    /// The graph <paramref name="shell"/> interprets, to run in <paramref name="host"/>, an actor that hands every
+    /// message <see cref="TryReceive"/> takes to it (made by <see cref="HostedGraphTemplate.RunIn"/>).
+    /// </summary>
+    internal HostedGraph(GraphInterpreterShell shell, IActorRef host, int eventLimit)
     {
+        _shell = shell;
         _host = host;
         _eventLimit = eventLimit;
     }
 
-    /// <summary>True once every stage of the graph has stopped (or the graph never started).</summary>
-    public bool IsTerminated => _shell is null || _shell.IsTerminated;
-
-    /// <summary>
-    /// Materializes <paramref name="graph"/> to run in <paramref name="host"/>, an actor that hands every message
-    /// <see cref="TryReceive"/> takes to it. No stage has started yet: <see cref="Start"/> starts them, on the host's turn.
-    /// </summary>
-    public static (HostedGraph Graph, TMat Materialized) Materialize<TMat>(IGraph<ClosedShape, TMat> graph, IMaterializer materializer,
-        IActorRef host)
-    {
-        var (fused, _, extended) = Fuse(graph, materializer);
-        var hosted = new HostedGraph(host, extended.Settings.SyncProcessingLimit);
-        var materialized = extended.Materialize(fused, hosted.Adopt);
-        return (hosted, materialized);
-    }
-
-    /// <summary>
-    /// <paramref name="graph"/> fused (once, unless it is already), with its one module: a hosted graph is one
-    /// interpreter, so a graph with async boundaries, whose every island would run in an actor of its own, is refused;
-    /// and the materializer, which must be an actor materializer.
-    /// </summary>
-    internal static (Fusing.FusedGraph<ClosedShape, TMat> Fused, GraphModule Module, ExtendedActorMaterializer Materializer) Fuse<TMat>(
-        IGraph<ClosedShape, TMat> graph, IMaterializer materializer)
-    {
-        var extended = materializer as ExtendedActorMaterializer
-            ?? throw new ArgumentException($"a hosted graph needs an actor materializer, not {materializer.GetType().Name}", nameof(materializer));
-        var fused = Fusing.Aggressive(graph);
-        if (fused.Module.SubModules is not [GraphModule module])
-            throw new ArgumentException("a hosted graph runs in one actor; this graph has async boundaries", nameof(graph));
-        return (fused, module, extended);
-    }
-
-    /// <summary>A graph for <paramref name="shell"/>, made without the materializer (<see cref="HostedGraphTemplate"/>).</summary>
-    internal static HostedGraph Adopting(GraphInterpreterShell shell, IActorRef host, int eventLimit)
-    {
-        var hosted = new HostedGraph(host, eventLimit);
-        hosted.Adopt(shell);
-        return hosted;
-    }
-
-    private IActorRef Adopt(GraphInterpreterShell shell)
-    {
-        _shell = shell;
-        return _host;
-    }
+    /// <summary>True once every stage of the graph has stopped.</summary>
+    public bool IsTerminated => _shell.IsTerminated;
 
     /// <summary>Starts the stages (once), on the host's turn.</summary>
     public void Start()
     {
-        if (_shell!.IsInitialized)
+        if (_shell.IsInitialized)
             throw new InvalidOperationException("the graph has started already");
         try
         {
@@ -90,7 +50,7 @@ public sealed class HostedGraph
         catch (Exception e)
         {
             // As the interpreter actor does: a graph that fails to start is aborted, which stops every stage.
-            _shell!.TryAbort(e);
+            _shell.TryAbort(e);
         }
     }
 
@@ -116,12 +76,12 @@ public sealed class HostedGraph
     public void Abort(Exception reason)
     {
         if (!IsTerminated)
-            _shell!.TryAbort(reason);
+            _shell.TryAbort(reason);
     }
 
     private int Run(ActorGraphInterpreter.IBoundaryEvent boundary, int limit)
     {
-        if (_shell!.IsTerminated)
+        if (_shell.IsTerminated)
             return limit;
         try
         {
@@ -138,13 +98,13 @@ public sealed class HostedGraph
     {
         if (_queued is not { } queued)
             return;
-        while (queued.Count != 0 && limit > 0 && !_shell!.IsTerminated)
+        while (queued.Count != 0 && limit > 0 && !_shell.IsTerminated)
         {
             var next = queued.Dequeue();
             limit = next is ActorGraphInterpreter.IBoundaryEvent boundary ? Run(boundary, limit) : limit;
         }
 
-        if (queued.Count != 0 && !_shell!.IsTerminated)
+        if (queued.Count != 0 && !_shell.IsTerminated)
             _host.Tell(RunQueued);
     }
 

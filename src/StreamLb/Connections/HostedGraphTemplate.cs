@@ -3,6 +3,7 @@ using Akka.Streams;
 using Akka.Streams.Implementation;
 using Akka.Streams.Implementation.Fusing;
 using Akka.Streams.Stage;
+using Fusing = Akka.Streams.Fusing;
 
 namespace StreamLb.Connections;
 
@@ -22,15 +23,21 @@ public sealed class HostedGraphTemplate
 
     public HostedGraphTemplate(IGraph<ClosedShape, object> graph, IMaterializer materializer)
     {
-        var (fused, module, extended) = HostedGraph.Fuse(graph, materializer);
-        (_module, _materializer) = (module, extended);
+        _materializer = materializer as ExtendedActorMaterializer
+            ?? throw new ArgumentException($"a hosted graph needs an actor materializer, not {materializer.GetType().Name}", nameof(materializer));
+        // Fused once here unless it is already: one interpreter (one module), unless it has async boundaries, whose
+        // every island would run in an actor of its own.
+        var fused = Fusing.Aggressive(graph);
+        _module = fused.Module.SubModules is [GraphModule module]
+            ? module
+            : throw new ArgumentException("a hosted graph runs in one actor; this graph has async boundaries", nameof(graph));
         // As the materializer works them out for the graph's one module: its own defaults, then the graph's attributes
         // and the module's, the innermost winning.
         var settings = _materializer.Settings;
         var defaults = Attributes.CreateInputBuffer(settings.InitialInputBufferSize, settings.MaxInputBufferSize)
             .And(ActorAttributes.CreateDispatcher(settings.Dispatcher))
             .And(ActorAttributes.CreateSupervisionStrategy(settings.SupervisionDecider));
-        _attributes = defaults.And(fused.Module.Attributes).And(module.Attributes);
+        _attributes = defaults.And(fused.Module.Attributes).And(_module.Attributes);
         _settings = _materializer.EffectiveSettings(_attributes);
     }
 
@@ -53,7 +60,7 @@ public sealed class HostedGraphTemplate
         var values = new Dictionary<IModule, object>(_module.Assembly.Stages.Length);
         var (connections, logics) = _module.Assembly.Materialize(_attributes, _module.MaterializedValueIds, values, NoValueSources);
         var shell = new GraphInterpreterShell(_module.Assembly, connections, logics, _module.Shape, _settings, _materializer);
-        return new Run(HostedGraph.Adopting(shell, host, _settings.SyncProcessingLimit), _module.MaterializedValueIds, values);
+        return new Run(new HostedGraph(shell, host, _settings.SyncProcessingLimit), _module.MaterializedValueIds, values);
     }
 
     private static void NoValueSources(IMaterializedValueSource source) =>

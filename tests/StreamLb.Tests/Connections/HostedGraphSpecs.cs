@@ -15,17 +15,18 @@ public sealed class HostedGraphSpecs : TestKit
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
-    /// <summary>Runs a graph on its turns and says when every stage has stopped.</summary>
-    private sealed class Host<TMat>(IRunnableGraph<TMat> graph, IActorRef watcher) : UntypedActor
+    /// <summary>Runs a template's graph on its turns, as a connection actor runs its listener's, and says when every stage has stopped.</summary>
+    private sealed class Host<TValues>(HostedGraphTemplate template, Func<HostedGraphTemplate.Run, TValues> values, IActorRef watcher)
+        : UntypedActor
     {
         private HostedGraph? _graph;
 
         protected override void PreStart()
         {
-            var (hosted, materialized) = HostedGraph.Materialize(graph, Context.Materializer(), Self);
-            _graph = hosted;
-            watcher.Tell(new Started<TMat>(materialized, Self));
-            hosted.Start();
+            var run = template.RunIn(Self);
+            _graph = run.Graph;
+            watcher.Tell(new Started<TValues>(values(run), Self));
+            run.Graph.Start();
             ReportIfDone();
         }
 
@@ -50,29 +51,6 @@ public sealed class HostedGraphSpecs : TestKit
         }
     }
 
-    /// <summary>Runs a template's graph on its turns, as a connection actor runs its listener's.</summary>
-    private sealed class TemplateHost<TValues>(HostedGraphTemplate template, Func<HostedGraphTemplate.Run, TValues> values, IActorRef watcher)
-        : UntypedActor
-    {
-        private HostedGraph? _graph;
-
-        protected override void PreStart()
-        {
-            var run = template.RunIn(Self);
-            _graph = run.Graph;
-            watcher.Tell(new Started<TValues>(values(run), Self));
-            run.Graph.Start();
-        }
-
-        protected override void OnReceive(object message)
-        {
-            if (!_graph!.TryReceive(message))
-                Unhandled(message);
-            else if (_graph.IsTerminated)
-                watcher.Tell(Terminated.Instance);
-        }
-    }
-
     private sealed record Started<TMat>(TMat Materialized, IActorRef Host);
 
     private sealed class Terminated
@@ -80,10 +58,11 @@ public sealed class HostedGraphSpecs : TestKit
         public static readonly Terminated Instance = new();
     }
 
-    private Started<TMat> RunHosted<TMat>(IRunnableGraph<TMat> graph)
+    /// <summary>Runs <paramref name="template"/> once in a host of its own; <paramref name="values"/> reads the stages' values.</summary>
+    private Started<TValues> RunHosted<TValues>(HostedGraphTemplate template, Func<HostedGraphTemplate.Run, TValues> values)
     {
-        Sys.ActorOf(Props.Create(() => new Host<TMat>(graph, TestActor)));
-        return ExpectMsg<Started<TMat>>(Patience);
+        Sys.ActorOf(Props.Create(() => new Host<TValues>(template, values, TestActor)));
+        return ExpectMsg<Started<TValues>>(Patience);
     }
 
     [Fact]
@@ -92,7 +71,10 @@ public sealed class HostedGraphSpecs : TestKit
         // Far more elements than one turn may run (the materializer's sync processing limit): the graph goes on in
         // later turns, each a message to the host.
         var count = Sys.Materializer().Settings.SyncProcessingLimit * 5;
-        var started = RunHosted(Source.From(Enumerable.Range(1, count)).Select(i => i * 2).ToMaterialized(Sink.Seq<int>(), Keep.Right));
+        var sink = new SeqStage<int>();
+        var template = new HostedGraphTemplate(Source.From(Enumerable.Range(1, count)).Select(i => i * 2).To(Sink.FromGraph(sink)), Sys.Materializer());
+        var seqAt = template.IndexOf(sink);
+        var started = RunHosted(template, run => run.Value<Task<IImmutableList<int>>>(seqAt));
 
         var result = await started.Materialized.WaitAsync(Patience);
         Assert.Equal(Enumerable.Range(1, count).Select(i => i * 2), result);
@@ -103,7 +85,12 @@ public sealed class HostedGraphSpecs : TestKit
     public async Task Callbacks_from_other_threads_reach_the_stages_through_the_host()
     {
         // A queue's offers are async callbacks into its stage: each arrives as a message to the host.
-        var started = RunHosted(Source.Queue<int>(4, OverflowStrategy.Backpressure).ToMaterialized(Sink.Seq<int>(), Keep.Both));
+        var source = new QueueSource<int>(4, OverflowStrategy.Backpressure);
+        var sink = new SeqStage<int>();
+        var template = new HostedGraphTemplate(Source.FromGraph(source).To(Sink.FromGraph(sink)), Sys.Materializer());
+        var (queueAt, seqAt) = (template.IndexOf(source), template.IndexOf(sink));
+        var started = RunHosted(template,
+            run => (run.Value<ISourceQueueWithComplete<int>>(queueAt), run.Value<Task<IImmutableList<int>>>(seqAt)));
         var (queue, seq) = started.Materialized;
 
         for (var i = 1; i <= 20; i++)
@@ -117,14 +104,17 @@ public sealed class HostedGraphSpecs : TestKit
     [Fact]
     public async Task Stopping_the_host_stops_every_stage_still_running()
     {
-        var started = RunHosted(Source.Never<int>().WatchTermination(Keep.Right).To(Sink.Ignore<int>()));
+        var sink = new SeqStage<int>();
+        var template = new HostedGraphTemplate(Source.Never<int>().To(Sink.FromGraph(sink)), Sys.Materializer());
+        var seqAt = template.IndexOf(sink);
+        var started = RunHosted(template, run => run.Value<Task<IImmutableList<int>>>(seqAt));
         var ended = started.Materialized;
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Assert.False(ended.IsCompleted);
 
         Sys.Stop(started.Host);
 
-        // The stage ran its end (PostStop) as its host stopped: the watched termination completes, as a failure.
+        // The stage ran its end (PostStop) as its host stopped: its result completes, as a failure.
         await Assert.ThrowsAnyAsync<Exception>(() => ended.WaitAsync(Patience));
     }
 
@@ -138,11 +128,7 @@ public sealed class HostedGraphSpecs : TestKit
 
         Func<HostedGraphTemplate.Run, (ISourceQueueWithComplete<int> Queue, Task<IImmutableList<int>> Seq)> values =
             run => (run.Value<ISourceQueueWithComplete<int>>(queueAt), run.Value<Task<IImmutableList<int>>>(seqAt));
-        var runs = Enumerable.Range(1, 3).Select(_ =>
-        {
-            Sys.ActorOf(Props.Create(() => new TemplateHost<(ISourceQueueWithComplete<int> Queue, Task<IImmutableList<int>> Seq)>(template, values, TestActor)));
-            return ExpectMsg<Started<(ISourceQueueWithComplete<int> Queue, Task<IImmutableList<int>> Seq)>>(Patience).Materialized;
-        }).ToList();
+        var runs = Enumerable.Range(1, 3).Select(_ => RunHosted(template, values).Materialized).ToList();
 
         // Each run has its own queue and its own result: what one run is offered no other sees.
         for (var r = 0; r < runs.Count; r++)
@@ -171,7 +157,7 @@ public sealed class HostedGraphSpecs : TestKit
     {
         var graph = Source.Single(1).Async().Select(i => i + 1).To(Sink.Ignore<int>());
 
-        var error = Assert.ThrowsAny<Exception>(() => HostedGraph.Materialize(graph, Sys.Materializer(), TestActor));
+        var error = Assert.ThrowsAny<Exception>(() => new HostedGraphTemplate(graph, Sys.Materializer()));
         Assert.Contains("graph", error.Message);
     }
 }
