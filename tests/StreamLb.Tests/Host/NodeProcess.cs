@@ -42,6 +42,8 @@ internal sealed class NodeProcess : IAsyncDisposable
     {
         var program = Path.Combine(AppContext.BaseDirectory, dll);
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        // No debugger or diagnostics pipes: a process that a test kills would leave them behind in the temp folder.
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         info.ArgumentList.Add(program);
         foreach (var arg in args)
             info.ArgumentList.Add(arg);

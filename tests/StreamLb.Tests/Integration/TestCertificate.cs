@@ -2,7 +2,9 @@ using StreamLb.Tls;
 
 namespace StreamLb.Tests.Integration;
 
-/// <summary>One development certificate for the whole test run, written once to a temp folder.</summary>
+/// <summary>
+/// One development certificate for the whole test run, written once to a temp folder, which goes when the run ends.
+/// </summary>
 internal static class TestCertificate
 {
     private static readonly Lazy<(string Cert, string Key)> Files = new(() =>
@@ -11,8 +13,24 @@ internal static class TestCertificate
         var cert = Path.Combine(folder, "server.crt");
         var key = Path.Combine(folder, "server.key");
         DevelopmentCertificate.Write(cert, key);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Delete(folder);
         return (cert, key);
     });
+
+    private static void Delete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // left behind, as before: nothing else to do at exit
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
 
     public static string CertificatePath => Files.Value.Cert;
 
