@@ -44,16 +44,16 @@ internal sealed class NextPicks(string upstream, ILoadBalancingPolicy policy, Ti
     /// </summary>
     public TimeSpan? Review(List<ServerEntry> candidates, List<ServerEntry> servers, IActorRef self)
     {
+        var anyMaxConns = servers.Exists(s => s.Config.MaxConns > 0);
         foreach (var (node, ledger) in _wanted)
         {
-            if (PickFrom(candidates, servers) is not { } server)
+            if (PickFrom(candidates, servers, anyMaxConns) is not { } server)
                 continue;
             _held[node] = new Held(server, ledger, Stopwatch.GetTimestamp());
             ledger.Tell(new NextPick(upstream, server.Address), self);
         }
 
         _wanted.Clear();
-        var anyMaxConns = servers.Exists(s => s.Config.MaxConns > 0);
         TimeSpan? soonest = null;
         _toRedo.Clear();
         foreach (var (node, held) in _held)
@@ -75,7 +75,7 @@ internal sealed class NextPicks(string upstream, ILoadBalancingPolicy policy, Ti
         foreach (var (node, leftRotation) in _toRedo)
         {
             var ledger = _held[node].Ledger;
-            var server = PickFrom(candidates, servers);
+            var server = PickFrom(candidates, servers, anyMaxConns);
             if (server is null)
                 _held.Remove(node);
             else
@@ -101,8 +101,8 @@ internal sealed class NextPicks(string upstream, ILoadBalancingPolicy policy, Ti
     /// <summary>Stops waiting for confirmations (they did not come in time).</summary>
     public void ForgetUnconfirmed() => _unconfirmed.Clear();
 
-    private ServerEntry? PickFrom(List<ServerEntry> candidates, List<ServerEntry> servers) =>
-        candidates.Count == 0 || servers.Exists(s => s.Config.MaxConns > 0)
+    private ServerEntry? PickFrom(List<ServerEntry> candidates, List<ServerEntry> servers, bool anyMaxConns) =>
+        candidates.Count == 0 || anyMaxConns
             ? null
             : policy.Pick(new PickRequest("next", null, servers), candidates);
 

@@ -23,12 +23,9 @@ internal static class TestCertificate
         {
             Directory.Delete(folder, recursive: true);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // left behind, as before: nothing else to do at exit
-        }
-        catch (UnauthorizedAccessException)
-        {
+            // Left behind: nothing more can be done at exit.
         }
     }
 
