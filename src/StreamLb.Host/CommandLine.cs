@@ -24,6 +24,7 @@ public sealed record CommandLine
           --admin HOST:PORT|off   the admin API (default 127.0.0.1:8081)
           --admin-token TOKEN     bearer token for admin changes (or STREAMLB_ADMIN_TOKEN); required off loopback
           --drain-timeout TIME    how long a drained server's connections may go on (default: until they end)
+          --shutdown-timeout TIME on SIGTERM, how long connections may go on once the node stops accepting (default 5s)
           --stable-after TIME     split-brain resolver: stable membership before unreachable nodes are downed (default 20s)
           --log-level LEVEL       debug (adds a line per relayed connection), info (default), warning or error
           --tls-engine ENGINE     openssl (the system's libssl 3) or sslstream (.NET's); default: openssl where it loads
@@ -47,6 +48,8 @@ public sealed record CommandLine
     public string? AdminToken { get; init; }
 
     public TimeSpan? DrainTimeout { get; init; }
+
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -105,6 +108,9 @@ public sealed record CommandLine
                     break;
                 case "--drain-timeout" when TimeValue.TryParse(value, out var drain):
                     result = result with { DrainTimeout = drain };
+                    break;
+                case "--shutdown-timeout" when TimeValue.TryParse(value, out var shutdown):
+                    result = result with { ShutdownTimeout = shutdown };
                     break;
                 case "--stable-after" when TimeValue.TryParse(value, out var stable):
                     result = result with { StableAfter = stable };

@@ -18,6 +18,9 @@ public static class RunCommand
     /// <summary>How long the listeners may take to bind once the node starts them.</summary>
     private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>What the stop's connections step may take beyond <c>--shutdown-timeout</c>: closing those left.</summary>
+    private static readonly TimeSpan ShutdownStepSlack = TimeSpan.FromSeconds(5);
+
     public static async Task<int> RunAsync(CommandLine commandLine)
     {
         using var loggerFactory = LoggerFactory.Create(ConfigureLogging);
@@ -55,12 +58,18 @@ public static class RunCommand
             {
                 Host = commandLine.ClusterHost, Port = commandLine.ClusterPort, Seeds = commandLine.Seeds, StableAfter = commandLine.StableAfter,
             };
-            var nodeOptions = new NodeOptions { DrainTimeout = commandLine.DrainTimeout, TlsEngine = commandLine.TlsEngine };
+            var nodeOptions = new NodeOptions
+            {
+                DrainTimeout = commandLine.DrainTimeout, ShutdownTimeout = commandLine.ShutdownTimeout, TlsEngine = commandLine.TlsEngine,
+            };
             var running = new RunningNode();
             builder.Services.AddSingleton(running);
             builder.Services.AddAkka(ClusterOptions.SystemName, akka => akka
                 .AddHocon(ClusterBootstrap.ConfigFor(cluster), HoconAddMode.Prepend)
                 .AddHocon($"akka.loglevel = {AkkaLogLevel(commandLine.LogLevel)}", HoconAddMode.Prepend)
+                // The step of a stop in which the node lets its connections end (StreamLbNode) may take the option's time.
+                .AddHocon($"akka.coordinated-shutdown.phases.service-requests-done.timeout = {(long)(commandLine.ShutdownTimeout + ShutdownStepSlack).TotalMilliseconds}ms",
+                    HoconAddMode.Prepend)
                 .ConfigureLoggers(loggers =>
                 {
                     loggers.ClearLoggers();

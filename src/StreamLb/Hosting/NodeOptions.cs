@@ -27,6 +27,12 @@ public sealed record NodeOptions
     /// <summary>How long a drained server's connections may go on; null lets them run until they end.</summary>
     public TimeSpan? DrainTimeout { get; init; }
 
+    /// <summary>
+    /// How long a stopping node lets its connections go on once it has stopped accepting, before it closes those left
+    /// with it; zero closes them at once.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a runtime membership change waits for a majority of the nodes (cluster only).</summary>
     public TimeSpan ReplicationTimeout { get; init; } = TimeSpan.FromSeconds(3);
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Net;
+using Akka;
 using Akka.Actor;
 using Akka.Event;
 using StreamLb.Balancing;
@@ -19,8 +21,14 @@ namespace StreamLb.Hosting;
 /// </summary>
 public sealed class StreamLbNode
 {
+    // While the node stops: how long a listener may take to answer, and how often its connections are counted.
+    private static readonly TimeSpan AskDuringStop = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ConnectionsPoll = TimeSpan.FromMilliseconds(100);
+
     private readonly TaskCompletionSource<IReadOnlyList<IActorRef>> _listeners = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<ProxyServerConfig, ServerTls> _tls = new(ReferenceEqualityComparer.Instance);
+    private readonly Lock _gate = new();
+    private bool _stopping;
     private long _connectionNumber;
 
     private StreamLbNode(ActorSystem system, StreamConfig config, NodeOptions options)
@@ -88,12 +96,103 @@ public sealed class StreamLbNode
             ConnectionLedger.Name);
         var fallback = system.ActorOf(FallbackPicker.Props(node.Balancers, config.Upstreams, options.SnapshotRefresh), "fallback-picker");
 
+        node.StopWithTheSystem();
         if (clustered)
             Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => _ = node.WarmUpThenListen(fallback));
         else
             node.StartListeners(fallback);
         return node;
     }
+
+    /// <summary>
+    /// How the node stops with its actor system (SIGTERM, Ctrl+C, or the system terminated), before the cluster's
+    /// own steps: first its listeners stop accepting, so that new clients are refused at once instead of being taken
+    /// by a node on its way out; then it lets its connections go on for up to <see cref="NodeOptions.ShutdownTimeout"/>
+    /// (the balancers still answer meanwhile), and closes those left. As a .NET host stops its server, and as nginx's
+    /// graceful quit does with a worker_shutdown_timeout.
+    /// </summary>
+    private void StopWithTheSystem()
+    {
+        var shutdown = CoordinatedShutdown.Get(System);
+        shutdown.AddTask(CoordinatedShutdown.PhaseServiceUnbind, "streamlb-stop-accepting", StopAccepting);
+        // Within the phase's own time limit, which the program sets from the option (Akka's default is 5 s).
+        var limit = shutdown.Timeout(CoordinatedShutdown.PhaseServiceRequestsDone) - TimeSpan.FromSeconds(1);
+        shutdown.AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "streamlb-connections-done",
+            () => LetConnectionsEnd(Options.ShutdownTimeout < limit ? Options.ShutdownTimeout : limit));
+    }
+
+    private async Task<Done> StopAccepting()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+            _listeners.TrySetResult([]); // none started yet: none will
+        }
+
+        var listeners = await _listeners.Task.ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(listeners.Select(l => l.Ask<Done>(ListenerActor.StopAccepting.Instance, AskDuringStop))).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            Log.Warning("a listener did not stop accepting within {0}; stopping anyway", AskDuringStop);
+        }
+
+        return Done.Instance;
+    }
+
+    private async Task<Done> LetConnectionsEnd(TimeSpan limit)
+    {
+        var listeners = await _listeners.Task.ConfigureAwait(false);
+        try
+        {
+            var open = await CountConnections(AskDuringStop).ConfigureAwait(false);
+            if (open == 0)
+                return Done.Instance;
+            if (limit > TimeSpan.Zero)
+            {
+                // Counted every so often: a stop happens once, and a count is one message per listener.
+                Log.Info("waiting up to {0} for {1} connection(s) to end", limit, open);
+                var waited = Stopwatch.StartNew();
+                while (open > 0 && waited.Elapsed < limit)
+                {
+                    await Task.Delay(ConnectionsPoll).ConfigureAwait(false);
+                    open = await CountConnections(AskDuringStop).ConfigureAwait(false);
+                }
+
+                if (open == 0)
+                {
+                    Log.Info("every connection ended");
+                    return Done.Instance;
+                }
+            }
+
+            Log.Info("closing the {0} connection(s) still open", open);
+        }
+        catch (AskTimeoutException)
+        {
+            Log.Warning("the listeners did not count their connections within {0}; closing them", AskDuringStop);
+        }
+
+        // Stopping a listener stops its connection actors, which close their sockets.
+        await Task.WhenAll(listeners.Select(Stop)).ConfigureAwait(false);
+        return Done.Instance;
+
+        static async Task Stop(IActorRef listener)
+        {
+            try
+            {
+                await listener.GracefulStop(AskDuringStop).ConfigureAwait(false);
+            }
+            catch (TaskCanceledException)
+            {
+                // Not stopped in time: the actor system's end stops it.
+            }
+        }
+    }
+
+    private ILoggingAdapter Log => Logging.GetLogger(System, nameof(StreamLbNode));
 
     /// <summary>
     /// The first message to a sharded balancer starts it (shard allocation, membership read): ask every balancer once
@@ -114,6 +213,15 @@ public sealed class StreamLbNode
     }
 
     private void StartListeners(IActorRef fallback)
+    {
+        lock (_gate)
+        {
+            if (!_stopping)
+                _listeners.TrySetResult(MakeListeners(fallback));
+        }
+    }
+
+    private List<IActorRef> MakeListeners(IActorRef fallback)
     {
         var listeners = new List<IActorRef>();
         foreach (var server in Config.Servers)
@@ -138,7 +246,7 @@ public sealed class StreamLbNode
             }
         }
 
-        _listeners.TrySetResult(listeners);
+        return listeners;
     }
 
     /// <summary>The bound address of every listener, in config order (ports resolved when the config says 0).</summary>

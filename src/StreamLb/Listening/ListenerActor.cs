@@ -63,11 +63,23 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
             AcceptMore();
         });
         Receive<AcceptNext>(_ => AcceptMore());
+        Receive<StopAccepting>(_ =>
+        {
+            if (_listening is not null)
+            {
+                StopListening();
+                _log.Info("stopped accepting on {0}; its {1} connection(s) go on", _bound, CountConnections());
+            }
+
+            Sender.Tell(Akka.Done.Instance);
+        });
         Receive<GetBinding>(_ => Sender.Tell(_bound is { } bound ? new Bound(bound) : new Status.Failure(_bindError!)));
         // Counted when asked (rarely), rather than watching every connection actor for its end. The materializer's
         // supervisor is a child too.
-        Receive<GetConnectionCount>(_ => Sender.Tell(Context.GetChildren().Count(c => c.Path.Name.StartsWith(ConnectionPrefix, StringComparison.Ordinal))));
+        Receive<GetConnectionCount>(_ => Sender.Tell(CountConnections()));
     }
+
+    private int CountConnections() => Context.GetChildren().Count(c => c.Path.Name.StartsWith(ConnectionPrefix, StringComparison.Ordinal));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -178,10 +190,17 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         Context.ActorOf(props, $"{ConnectionPrefix}{number}");
     }
 
-    protected override void PostStop()
+    protected override void PostStop() => StopListening();
+
+    /// <summary>
+    /// Closes the listening socket: the system refuses new connections from then on (and resets those still in the
+    /// backlog), as nginx's do once it is told to quit. An accept under way ends with an error that finds no socket.
+    /// </summary>
+    private void StopListening()
     {
         var listening = _listening;
         _listening = null;
+        Timers.Cancel(AcceptNext.Instance);
         listening?.Dispose();
     }
 
@@ -192,6 +211,15 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     }
 
     public sealed record Bound(EndPoint LocalAddress);
+
+    /// <summary>
+    /// Tells the listener to stop accepting (a node that is stopping): it closes its socket and answers
+    /// <see cref="Akka.Done"/>; its connections go on.
+    /// </summary>
+    public sealed class StopAccepting
+    {
+        public static readonly StopAccepting Instance = new();
+    }
 
     /// <summary>Asks for the number of live connection actors; answered with an int.</summary>
     public sealed class GetConnectionCount

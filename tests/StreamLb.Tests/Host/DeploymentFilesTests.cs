@@ -33,6 +33,12 @@ public sealed class DeploymentFilesTests
             Assert.Contains(service.Children.Keys, k => ((YamlScalarNode)k).Value == "<<");
         }
 
+        // docker stops a node with SIGTERM and kills it after the grace period: it must cover the node's own stop (its
+        // connections' time, closing those left, leaving the cluster).
+        var grace = ((YamlScalarNode)((YamlMappingNode)((YamlMappingNode)yaml.Documents[0].RootNode)["x-node"])["stop_grace_period"]).Value!;
+        Assert.True(TimeValue.TryParse(grace, out var gracePeriod), grace);
+        Assert.True(gracePeriod >= CommandLine.Parse(["run"], out _)!.ShutdownTimeout + TimeSpan.FromSeconds(10), grace);
+
         var docker = ConfigLoader.Load(Path.Combine(Root, "cluster-config", "docker", "streamlb.conf"));
         Assert.True(docker.IsValid, string.Join("\n", docker.Errors));
         Assert.Equal(["echo-1:8080", "echo-2:8080"], docker.Config!.Upstreams[0].Servers.Select(s => s.Address));

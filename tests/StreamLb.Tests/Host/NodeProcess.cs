@@ -94,6 +94,9 @@ internal sealed class NodeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Asks the process to stop (SIGTERM), as a service manager or <c>docker stop</c> does; does not wait.</summary>
+    public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString()])?.WaitForExit();
+
     /// <summary>Kills the process at once (SIGKILL: no shutdown, sockets reset by the system) and waits for it to be gone.</summary>
     public async Task Kill(TimeSpan timeout)
     {
@@ -121,7 +124,7 @@ internal sealed class NodeProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            Process.Start("kill", ["-TERM", _process.Id.ToString()])?.WaitForExit();
+            Terminate();
             using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             try
             {

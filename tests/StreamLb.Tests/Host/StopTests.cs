@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using StreamLb.Host;
+using StreamLb.Tests.Configuration;
+using StreamLb.Tests.Integration;
+using Xunit;
+
+namespace StreamLb.Tests.Host;
+
+/// <summary>
+/// A node told to stop (SIGTERM) as a service manager, <c>docker stop</c> or a rolling restart does: it refuses new
+/// connections at once, lets those it has go on for <c>--shutdown-timeout</c>, closes those left, and exits.
+/// </summary>
+public sealed partial class StopTests
+{
+    private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_stopping_node_refuses_new_connections_at_once_relays_on_the_open_ones_and_exits_once_they_end()
+    {
+        using var backend = new RawBackend(Echo);
+        using var folder = new TempFolder();
+        // Far longer than the test: the node exits because its last connection ended, not because the time ran out.
+        await using var node = StartNode(folder, backend.Port, "10m");
+        var port = await ListeningPort(node);
+
+        using var open = await Connect(port);
+        Assert.Equal("before", await RoundTrip(open, "before"));
+
+        node.Terminate();
+        await node.WaitForLine("stopped accepting on", Patience);
+
+        var refused = await Assert.ThrowsAsync<SocketException>(() => Connect(port));
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        await node.WaitForLine("waiting up to 00:10:00 for 1 connection(s) to end", Patience);
+        Assert.Equal("while stopping", await RoundTrip(open, "while stopping"));
+        Assert.False(node.HasExited);
+
+        open.Shutdown(SocketShutdown.Send); // the echo backend then ends its side, and the relay ends
+        Assert.Equal(0, await open.ReceiveAsync(new byte[16], SocketFlags.None).WaitAsync(Patience));
+
+        Assert.Equal(0, await node.WaitForExit(Patience));
+        Assert.Contains("every connection ended", node.Output);
+        Assert.DoesNotContain("still open", node.Output);
+    }
+
+    [Fact]
+    public async Task A_stopping_node_closes_the_connections_still_open_after_the_shutdown_timeout_and_exits()
+    {
+        using var backend = new RawBackend(Echo);
+        using var folder = new TempFolder();
+        await using var node = StartNode(folder, backend.Port, "1s");
+        var port = await ListeningPort(node);
+        using var open = await Connect(port);
+        Assert.Equal("before", await RoundTrip(open, "before"));
+
+        node.Terminate();
+
+        await node.WaitForLine("closing the 1 connection(s) still open", Patience);
+        // Closed by the node: the client reads the end of the stream (or a reset), not the echo of anything.
+        var buffer = new byte[16];
+        try
+        {
+            Assert.Equal(0, await open.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(Patience));
+        }
+        catch (SocketException e)
+        {
+            Assert.Equal(SocketError.ConnectionReset, e.SocketErrorCode);
+        }
+
+        Assert.Equal(0, await node.WaitForExit(Patience));
+    }
+
+    [Fact]
+    public void The_shutdown_timeout_option_takes_a_time_and_defaults_to_5_seconds()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(5), CommandLine.Parse(["run"], out _)!.ShutdownTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), CommandLine.Parse(["run", "--shutdown-timeout", "30s"], out _)!.ShutdownTimeout);
+        Assert.Equal(TimeSpan.Zero, CommandLine.Parse(["run", "--shutdown-timeout", "0s"], out _)!.ShutdownTimeout);
+        Assert.Null(CommandLine.Parse(["run", "--shutdown-timeout", "soon"], out var error));
+        Assert.Equal("invalid option \"--shutdown-timeout soon\"", error);
+    }
+
+    private static NodeProcess StartNode(TempFolder folder, int backendPort, string shutdownTimeout)
+    {
+        var config = folder.Write("stop.conf", $$"""
+            stream {
+                upstream backend { server 127.0.0.1:{{backendPort}}; }
+                server { listen 127.0.0.1:0; proxy_pass backend; }
+            }
+            """);
+        return NodeProcess.Start(folder.Root, "run", "-c", config, "--admin", "off", "--cluster-port", "0",
+            "--shutdown-timeout", shutdownTimeout);
+    }
+
+    private static async Task<int> ListeningPort(NodeProcess node)
+    {
+        var line = await node.WaitForLine("listening on 127.0.0.1:", Startup);
+        return int.Parse(ListeningOn().Match(line).Groups[1].Value);
+    }
+
+    private static async Task<Socket> Connect(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(IPAddress.Loopback, port);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<string> RoundTrip(Socket socket, string text)
+    {
+        var sent = Encoding.ASCII.GetBytes(text);
+        await socket.SendAsync(sent, SocketFlags.None);
+        var received = new byte[sent.Length];
+        await new NetworkStream(socket, ownsSocket: false).ReadExactlyAsync(received).AsTask().WaitAsync(Patience);
+        return Encoding.ASCII.GetString(received);
+    }
+
+    private static async Task Echo(Socket socket)
+    {
+        var buffer = new byte[1024];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+            await socket.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
+        socket.Shutdown(SocketShutdown.Send);
+    }
+
+    [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
+    private static partial Regex ListeningOn();
+}
