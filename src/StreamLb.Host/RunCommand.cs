@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -94,6 +95,7 @@ public static class RunCommand
                 return 1;
             }
 
+            using var hangUp = IgnoreHangUp(log);
             await host.WaitForShutdownAsync().ConfigureAwait(false);
             return 0;
         }
@@ -110,6 +112,19 @@ public static class RunCommand
             return 1;
         }
     }
+
+    /// <summary>
+    /// SIGHUP would end the process on the spot (the signal's default): no stop, no leaving the cluster, every connection
+    /// cut. nginx reads its config again on SIGHUP, and tools send it for a reload; a node reads its config once, so it
+    /// says so and goes on.
+    /// </summary>
+    private static PosixSignalRegistration IgnoreHangUp(ILogger log) =>
+        PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            log.LogWarning("SIGHUP ignored: the config is read once, at start; change upstreams at runtime through the admin API, " +
+                           "or restart the node (SIGTERM) to read its config again");
+        });
 
     /// <summary>The default config is looked up from the working folder and then from the folders above the program.</summary>
     private static string ResolveConfigFile(string? configFile)

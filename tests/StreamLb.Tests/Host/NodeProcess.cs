@@ -95,7 +95,10 @@ internal sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>Asks the process to stop (SIGTERM), as a service manager or <c>docker stop</c> does; does not wait.</summary>
-    public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString()])?.WaitForExit();
+    public void Terminate() => Signal("TERM");
+
+    /// <summary>Sends the process the signal named <paramref name="name"/> (<c>kill -NAME</c>); does not wait.</summary>
+    public void Signal(string name) => Process.Start("kill", [$"-{name}", _process.Id.ToString()])?.WaitForExit();
 
     /// <summary>Kills the process at once (SIGKILL: no shutdown, sockets reset by the system) and waits for it to be gone.</summary>
     public async Task Kill(TimeSpan timeout)

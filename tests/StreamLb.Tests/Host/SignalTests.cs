@@ -11,9 +11,10 @@ namespace StreamLb.Tests.Host;
 
 /// <summary>
 /// A node told to stop (SIGTERM) as a service manager, <c>docker stop</c> or a rolling restart does: it refuses new
-/// connections at once, lets those it has go on for <c>--shutdown-timeout</c>, closes those left, and exits.
+/// connections at once, lets those it has go on for <c>--shutdown-timeout</c>, closes those left, and exits. And one sent
+/// SIGHUP, which nginx takes for a reload: it goes on.
 /// </summary>
-public sealed partial class StopTests
+public sealed partial class SignalTests
 {
     private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
@@ -72,6 +73,25 @@ public sealed partial class StopTests
         }
 
         Assert.Equal(0, await node.WaitForExit(Patience));
+    }
+
+    [Fact]
+    public async Task A_node_sent_SIGHUP_says_it_does_not_reload_and_goes_on_relaying()
+    {
+        using var backend = new RawBackend(Echo);
+        using var folder = new TempFolder();
+        await using var node = StartNode(folder, backend.Port, "5s");
+        var port = await ListeningPort(node);
+        using var open = await Connect(port);
+        Assert.Equal("before", await RoundTrip(open, "before"));
+
+        node.Signal("HUP");
+
+        await node.WaitForLine("SIGHUP ignored", Patience);
+        Assert.Equal("after", await RoundTrip(open, "after"));
+        using var another = await Connect(port);
+        Assert.Equal("new one", await RoundTrip(another, "new one"));
+        Assert.False(node.HasExited);
     }
 
     [Fact]
