@@ -475,6 +475,8 @@ public sealed class ConnectionActor : ActorBase
         // Also when no answer came: the balancer may still count an ask that is on its way.
         if (_server is not null || _acquire is not null)
             _settings.Ledger.Tell(new ConnectionLedger.Untrack(_upstream, _id));
+        // Its sockets are closed by now: room for the next connection (the listener counted this one in).
+        _settings.Limit.Closed();
     }
 
     private static string Because(Exception? error) => error is null ? "" : $" ({Describe(error)})";

@@ -33,6 +33,9 @@ public sealed record NodeOptions
     /// </summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The most client connections at once; null for what the process's open-file limit allows (<see cref="Listening.ConnectionLimit"/>).</summary>
+    public int? MaxConnections { get; init; }
+
     /// <summary>How long a runtime membership change waits for a majority of the nodes (cluster only).</summary>
     public TimeSpan ReplicationTimeout { get; init; } = TimeSpan.FromSeconds(3);
 

@@ -53,6 +53,9 @@ public sealed class StreamLbNode
     /// <summary>How long this node's connections waited for their picks.</summary>
     public PickLatency PickLatency { get; } = new();
 
+    /// <summary>How many client connections the node holds at once, and holds now.</summary>
+    public ConnectionLimit Limit { get; private init; } = ConnectionLimit.None;
+
     public static StreamLbNode Start(ActorSystem system, StreamConfig config, NodeOptions? options = null)
     {
         var clustered = system.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal);
@@ -65,7 +68,10 @@ public sealed class StreamLbNode
             Akka.DistributedData.DistributedData.Get(system);
         }
 
-        var node = new StreamLbNode(system, config, options) { Clustered = clustered };
+        var limit = options.MaxConnections is { } max ? new ConnectionLimit(max) : ConnectionLimit.FromOpenFileLimit();
+        var node = new StreamLbNode(system, config, options) { Clustered = clustered, Limit = limit };
+        if (limit.FileLimit is { } fileLimit)
+            Logging.GetLogger(system, nameof(StreamLbNode)).Info("up to {0} connections at once (open-file limit {1})", limit.Max, fileLimit);
         // Loaded before anything starts, so that a certificate OpenSSL refuses stops the node at once.
         foreach (var server in config.Servers.Where(s => s.Tls is not null))
         {
@@ -240,6 +246,7 @@ public sealed class StreamLbNode
                     FallbackPicker = fallback,
                     PickTimeout = Options.PickTimeout,
                     PickLatency = PickLatency,
+                    Limit = Limit,
                 };
                 // On the relay dispatcher: an accept's completion runs the listener, and the new connection, on its thread.
                 listeners.Add(System.ActorOf(RelayDispatcher.On(System, ListenerActor.Props(settings, NextConnectionNumber)), $"listener-{listeners.Count + 1}"));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
@@ -24,6 +25,9 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
 
     private static readonly TimeSpan AcceptRetry = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>At most one warning per this long that the node is at its connection limit.</summary>
+    private static readonly TimeSpan FullWarningEvery = TimeSpan.FromSeconds(10);
+
     private readonly ListenerSettings _settings;
     private readonly Func<long> _nextConnectionNumber;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -37,6 +41,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     private Action? _onAccepted;
     private EndPoint? _bound;
     private Exception? _bindError;
+    private long _lastFullWarning;
 
     public ListenerActor(ListenerSettings settings, Func<long> nextConnectionNumber)
     {
@@ -134,6 +139,12 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
             return;
         for (var i = 0; i < AcceptBatch; i++)
         {
+            if (_settings.Limit.IsFull)
+            {
+                WaitForRoom();
+                return;
+            }
+
             var accepting = listening.AcceptAsync(CancellationToken.None);
             if (!accepting.IsCompleted)
             {
@@ -154,6 +165,23 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
 
         // More may be waiting: let other messages in first, then go on.
         Self.Tell(AcceptNext.Instance);
+    }
+
+    /// <summary>
+    /// The node holds as many connections as its open-file limit allows: new ones wait in the backlog (beyond it the
+    /// system refuses them) until one ends, and the node goes on with those it has.
+    /// </summary>
+    private void WaitForRoom()
+    {
+        var limit = _settings.Limit;
+        if (Stopwatch.GetElapsedTime(_lastFullWarning) >= FullWarningEvery)
+        {
+            _lastFullWarning = Stopwatch.GetTimestamp();
+            _log.Warning("{0} connections open, as many as the open-file limit ({1}) allows: accepting on {2} again when one ends " +
+                         "(raise the limit, ulimit -n or LimitNOFILE, for more)", limit.Open, limit.FileLimit, _bound);
+        }
+
+        limit.WhenRoom(Self, AcceptNext.Instance);
     }
 
     /// <summary>
@@ -183,6 +211,7 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
             return;
         }
 
+        _settings.Limit.Opened();
         var number = _nextConnectionNumber();
         var id = $"{_settings.Node}#{number}";
         var connection = new AcceptedConnection(socket, remote, local);

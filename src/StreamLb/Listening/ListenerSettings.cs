@@ -31,6 +31,9 @@ public sealed record ListenerSettings
     /// <summary>Where the node's connections record how long their picks took.</summary>
     public PickLatency PickLatency { get; init; } = new();
 
+    /// <summary>How many connections the node holds at once, over all its listeners; counted by them and their connections.</summary>
+    public ConnectionLimit Limit { get; init; } = ConnectionLimit.None;
+
     /// <summary>How long a pick may wait for the balancer before the fallback picker answers instead.</summary>
     public TimeSpan PickTimeout { get; init; } = TimeSpan.FromSeconds(1);
 }

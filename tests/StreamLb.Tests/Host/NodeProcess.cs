@@ -38,10 +38,23 @@ internal sealed class NodeProcess : IAsyncDisposable
     public static NodeProcess Start(string workingDirectory, params string[] args) => StartProgram("StreamLb.Host.dll", workingDirectory, args);
 
     /// <summary>Starts <paramref name="dll"/>, a program built into the test output folder, with <paramref name="args"/>.</summary>
-    public static NodeProcess StartProgram(string dll, string workingDirectory, params string[] args)
+    public static NodeProcess StartProgram(string dll, string workingDirectory, params string[] args) =>
+        StartProgram(dll, workingDirectory, openFileLimit: null, args);
+
+    /// <summary>Starts the <c>streamlb</c> host as <see cref="Start"/> does, with its open-file limit (ulimit -n) at <paramref name="openFileLimit"/>.</summary>
+    public static NodeProcess StartWithOpenFileLimit(int openFileLimit, string workingDirectory, params string[] args) =>
+        StartProgram("StreamLb.Host.dll", workingDirectory, openFileLimit, args);
+
+    private static NodeProcess StartProgram(string dll, string workingDirectory, int? openFileLimit, string[] args)
     {
         var program = Path.Combine(AppContext.BaseDirectory, dll);
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        // With a limit, through a shell that sets it and then becomes the program (exec: the pid stays the program's).
+        var info = openFileLimit is { } limit
+            ? new ProcessStartInfo("bash") { ArgumentList = { "-c", $"ulimit -n {limit} && exec dotnet \"$@\"", "dotnet" } }
+            : new ProcessStartInfo("dotnet");
+        info.WorkingDirectory = workingDirectory;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
         // No debugger or diagnostics pipes: a process that a test kills would leave them behind in the temp folder.
         info.Environment["DOTNET_EnableDiagnostics"] = "0";
         info.ArgumentList.Add(program);

@@ -1,7 +1,4 @@
-using System.Net;
 using System.Net.Sockets;
-using System.Text;
-using System.Text.RegularExpressions;
 using StreamLb.Host;
 using StreamLb.Tests.Configuration;
 using StreamLb.Tests.Integration;
@@ -14,7 +11,7 @@ namespace StreamLb.Tests.Host;
 /// connections at once, lets those it has go on for <c>--shutdown-timeout</c>, closes those left, and exits. And one sent
 /// SIGHUP, which nginx takes for a reload: it goes on.
 /// </summary>
-public sealed partial class SignalTests
+public sealed class SignalTests
 {
     private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
@@ -22,22 +19,22 @@ public sealed partial class SignalTests
     [Fact]
     public async Task A_stopping_node_refuses_new_connections_at_once_relays_on_the_open_ones_and_exits_once_they_end()
     {
-        using var backend = new RawBackend(Echo);
+        using var backend = new RawBackend(PlainNode.Echo);
         using var folder = new TempFolder();
         // Far longer than the test: the node exits because its last connection ended, not because the time ran out.
         await using var node = StartNode(folder, backend.Port, "10m");
         var port = await ListeningPort(node);
 
-        using var open = await Connect(port);
-        Assert.Equal("before", await RoundTrip(open, "before"));
+        using var open = await PlainNode.Connect(port);
+        Assert.Equal("before", await PlainNode.RoundTrip(open, "before"));
 
         node.Terminate();
         await node.WaitForLine("stopped accepting on", Patience);
 
-        var refused = await Assert.ThrowsAsync<SocketException>(() => Connect(port));
+        var refused = await Assert.ThrowsAsync<SocketException>(() => PlainNode.Connect(port));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
         await node.WaitForLine("waiting up to 00:10:00 for 1 connection(s) to end", Patience);
-        Assert.Equal("while stopping", await RoundTrip(open, "while stopping"));
+        Assert.Equal("while stopping", await PlainNode.RoundTrip(open, "while stopping"));
         Assert.False(node.HasExited);
 
         open.Shutdown(SocketShutdown.Send); // the echo backend then ends its side, and the relay ends
@@ -51,12 +48,12 @@ public sealed partial class SignalTests
     [Fact]
     public async Task A_stopping_node_closes_the_connections_still_open_after_the_shutdown_timeout_and_exits()
     {
-        using var backend = new RawBackend(Echo);
+        using var backend = new RawBackend(PlainNode.Echo);
         using var folder = new TempFolder();
         await using var node = StartNode(folder, backend.Port, "1s");
         var port = await ListeningPort(node);
-        using var open = await Connect(port);
-        Assert.Equal("before", await RoundTrip(open, "before"));
+        using var open = await PlainNode.Connect(port);
+        Assert.Equal("before", await PlainNode.RoundTrip(open, "before"));
 
         node.Terminate();
 
@@ -78,19 +75,19 @@ public sealed partial class SignalTests
     [Fact]
     public async Task A_node_sent_SIGHUP_says_it_does_not_reload_and_goes_on_relaying()
     {
-        using var backend = new RawBackend(Echo);
+        using var backend = new RawBackend(PlainNode.Echo);
         using var folder = new TempFolder();
         await using var node = StartNode(folder, backend.Port, "5s");
         var port = await ListeningPort(node);
-        using var open = await Connect(port);
-        Assert.Equal("before", await RoundTrip(open, "before"));
+        using var open = await PlainNode.Connect(port);
+        Assert.Equal("before", await PlainNode.RoundTrip(open, "before"));
 
         node.Signal("HUP");
 
         await node.WaitForLine("SIGHUP ignored", Patience);
-        Assert.Equal("after", await RoundTrip(open, "after"));
-        using var another = await Connect(port);
-        Assert.Equal("new one", await RoundTrip(another, "new one"));
+        Assert.Equal("after", await PlainNode.RoundTrip(open, "after"));
+        using var another = await PlainNode.Connect(port);
+        Assert.Equal("new one", await PlainNode.RoundTrip(another, "new one"));
         Assert.False(node.HasExited);
     }
 
@@ -104,57 +101,9 @@ public sealed partial class SignalTests
         Assert.Equal("invalid option \"--shutdown-timeout soon\"", error);
     }
 
-    private static NodeProcess StartNode(TempFolder folder, int backendPort, string shutdownTimeout)
-    {
-        var config = folder.Write("stop.conf", $$"""
-            stream {
-                upstream backend { server 127.0.0.1:{{backendPort}}; }
-                server { listen 127.0.0.1:0; proxy_pass backend; }
-            }
-            """);
-        return NodeProcess.Start(folder.Root, "run", "-c", config, "--admin", "off", "--cluster-port", "0",
+    private static NodeProcess StartNode(TempFolder folder, int backendPort, string shutdownTimeout) =>
+        NodeProcess.Start(folder.Root, "run", "-c", PlainNode.Config(folder, backendPort), "--admin", "off", "--cluster-port", "0",
             "--shutdown-timeout", shutdownTimeout);
-    }
 
-    private static async Task<int> ListeningPort(NodeProcess node)
-    {
-        var line = await node.WaitForLine("listening on 127.0.0.1:", Startup);
-        return int.Parse(ListeningOn().Match(line).Groups[1].Value);
-    }
-
-    private static async Task<Socket> Connect(int port)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            await socket.ConnectAsync(IPAddress.Loopback, port);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task<string> RoundTrip(Socket socket, string text)
-    {
-        var sent = Encoding.ASCII.GetBytes(text);
-        await socket.SendAsync(sent, SocketFlags.None);
-        var received = new byte[sent.Length];
-        await new NetworkStream(socket, ownsSocket: false).ReadExactlyAsync(received).AsTask().WaitAsync(Patience);
-        return Encoding.ASCII.GetString(received);
-    }
-
-    private static async Task Echo(Socket socket)
-    {
-        var buffer = new byte[1024];
-        int read;
-        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0)
-            await socket.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
-        socket.Shutdown(SocketShutdown.Send);
-    }
-
-    [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
-    private static partial Regex ListeningOn();
+    private static Task<int> ListeningPort(NodeProcess node) => PlainNode.ListeningPort(node, Startup);
 }
