@@ -25,6 +25,7 @@ public sealed record CommandLine
           --admin-token TOKEN     bearer token for admin changes (or STREAMLB_ADMIN_TOKEN); required off loopback
           --drain-timeout TIME    how long a drained server's connections may go on (default: until they end)
           --shutdown-timeout TIME on SIGTERM, how long connections may go on once the node stops accepting (default 5s)
+          --max-connections N     the most client connections at once (default: what the open-file limit allows)
           --stable-after TIME     split-brain resolver: stable membership before unreachable nodes are downed (default 20s)
           --log-level LEVEL       debug (adds a line per relayed connection), info (default), warning or error
           --tls-engine ENGINE     openssl (the system's libssl 3) or sslstream (.NET's); default: openssl where it loads
@@ -50,6 +51,8 @@ public sealed record CommandLine
     public TimeSpan? DrainTimeout { get; init; }
 
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public int? MaxConnections { get; init; }
 
     public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -111,6 +114,9 @@ public sealed record CommandLine
                     break;
                 case "--shutdown-timeout" when TimeValue.TryParse(value, out var shutdown):
                     result = result with { ShutdownTimeout = shutdown };
+                    break;
+                case "--max-connections" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var max) && max > 0:
+                    result = result with { MaxConnections = max };
                     break;
                 case "--stable-after" when TimeValue.TryParse(value, out var stable):
                     result = result with { StableAfter = stable };

@@ -61,7 +61,8 @@ public static class RunCommand
             };
             var nodeOptions = new NodeOptions
             {
-                DrainTimeout = commandLine.DrainTimeout, ShutdownTimeout = commandLine.ShutdownTimeout, TlsEngine = commandLine.TlsEngine,
+                DrainTimeout = commandLine.DrainTimeout, ShutdownTimeout = commandLine.ShutdownTimeout, MaxConnections = commandLine.MaxConnections,
+                TlsEngine = commandLine.TlsEngine,
             };
             var running = new RunningNode();
             builder.Services.AddSingleton(running);

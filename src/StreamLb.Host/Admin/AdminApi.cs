@@ -19,6 +19,7 @@ public sealed class AdminApi : IAsyncDisposable
 {
     private const string UpstreamsPath = "/api/stream/upstreams";
     private const string PicksPath = "/api/stream/picks";
+    private const string ConnectionsPath = "/api/stream/connections";
 
     private readonly WebApplication _app;
     private readonly StreamLbNode _node;
@@ -87,6 +88,11 @@ public sealed class AdminApi : IAsyncDisposable
         upstreams.MapPatch("/{name}/servers/{id}", Update);
         upstreams.MapDelete("/{name}/servers/{id}", Remove);
         _app.MapGet(PicksPath, () => Results.Json(AdminJson.ToJson(_node.PickLatency.Snapshot()), AdminJsonContext.Relaxed.PicksJson));
+        _app.MapGet(ConnectionsPath, () =>
+        {
+            var limit = _node.Limit;
+            return Results.Json(new ConnectionsJson(limit.Accepted, limit.Open, limit.Max, limit.FileLimit), AdminJsonContext.Relaxed.ConnectionsJson);
+        });
         // Like nginx Plus's DELETE on statistics: counting starts afresh.
         _app.MapDelete(PicksPath, () =>
         {

@@ -29,6 +29,12 @@ internal sealed record PicksJson(long Picks, long Fallbacks, long MadeAhead, dou
 
 internal sealed record AskedPicksJson(long Picks, double P50Ms, double P90Ms, double P99Ms, double MaxMs);
 
+/// <summary>
+/// This node's client connections, as nginx Plus's <c>/connections</c>: accepted since start, open now, and the most it
+/// takes at once (<see cref="Listening.ConnectionLimit"/>) with the open-file limit that comes from.
+/// </summary>
+internal sealed record ConnectionsJson(long Accepted, int Active, int Max, long? OpenFileLimit);
+
 internal sealed record ErrorJson(ErrorDetailJson Error);
 
 internal sealed record ErrorDetailJson(int Status, string Text, string Code);
@@ -38,6 +44,7 @@ internal sealed record ErrorDetailJson(int Status, string Text, string Code);
 [JsonSerializable(typeof(UpstreamJson))]
 [JsonSerializable(typeof(PeerJson))]
 [JsonSerializable(typeof(PicksJson))]
+[JsonSerializable(typeof(ConnectionsJson))]
 [JsonSerializable(typeof(ErrorJson))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext
 {

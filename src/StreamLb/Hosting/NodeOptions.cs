@@ -33,7 +33,10 @@ public sealed record NodeOptions
     /// </summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The most client connections at once; null for what the process's open-file limit allows (<see cref="Listening.ConnectionLimit"/>).</summary>
+    /// <summary>
+    /// The most client connections at once, when lower than what the process's open-file limit allows
+    /// (<see cref="Listening.ConnectionLimit"/>); null for that.
+    /// </summary>
     public int? MaxConnections { get; init; }
 
     /// <summary>How long a runtime membership change waits for a majority of the nodes (cluster only).</summary>

@@ -68,10 +68,10 @@ public sealed class StreamLbNode
             Akka.DistributedData.DistributedData.Get(system);
         }
 
-        var limit = options.MaxConnections is { } max ? new ConnectionLimit(max) : ConnectionLimit.FromOpenFileLimit();
+        var limit = ConnectionLimit.FromOpenFileLimit().AtMost(options.MaxConnections);
         var node = new StreamLbNode(system, config, options) { Clustered = clustered, Limit = limit };
-        if (limit.FileLimit is { } fileLimit)
-            Logging.GetLogger(system, nameof(StreamLbNode)).Info("up to {0} connections at once (open-file limit {1})", limit.Max, fileLimit);
+        if (limit.FileLimit is not null || options.MaxConnections is not null)
+            Logging.GetLogger(system, nameof(StreamLbNode)).Info("up to {0} connections at once (open-file limit {1})", limit.Max, limit.FileLimit?.ToString() ?? "unknown");
         // Loaded before anything starts, so that a certificate OpenSSL refuses stops the node at once.
         foreach (var server in config.Servers.Where(s => s.Tls is not null))
         {

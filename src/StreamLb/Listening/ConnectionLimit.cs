@@ -21,6 +21,7 @@ public sealed partial class ConnectionLimit
     private readonly List<(IActorRef Listener, object Resume)> _waiting = [];
     private int _open;
     private int _waitingCount;
+    private long _accepted;
 
     public ConnectionLimit(int max, long? fileLimit = null)
     {
@@ -39,6 +40,9 @@ public sealed partial class ConnectionLimit
 
     public int Open => Volatile.Read(ref _open);
 
+    /// <summary>Connections accepted since the node started.</summary>
+    public long Accepted => Interlocked.Read(ref _accepted);
+
     public bool IsFull => Volatile.Read(ref _open) >= Max;
 
     /// <summary>
@@ -54,7 +58,14 @@ public sealed partial class ConnectionLimit
     }
 
     /// <summary>A connection was accepted.</summary>
-    public void Opened() => Interlocked.Increment(ref _open);
+    public void Opened()
+    {
+        Interlocked.Increment(ref _open);
+        Interlocked.Increment(ref _accepted);
+    }
+
+    /// <summary>This limit, or <paramref name="max"/> when that is lower (an operator's own cap).</summary>
+    public ConnectionLimit AtMost(int? max) => max is { } lower && lower < Max ? new ConnectionLimit(lower, FileLimit) : this;
 
     /// <summary>A connection ended (its sockets closed): listeners waiting for room are told.</summary>
     public void Closed()

@@ -177,8 +177,8 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
         if (Stopwatch.GetElapsedTime(_lastFullWarning) >= FullWarningEvery)
         {
             _lastFullWarning = Stopwatch.GetTimestamp();
-            _log.Warning("{0} connections open, as many as the open-file limit ({1}) allows: accepting on {2} again when one ends " +
-                         "(raise the limit, ulimit -n or LimitNOFILE, for more)", limit.Open, limit.FileLimit, _bound);
+            _log.Warning("{0} connections open, the most this node takes ({1}; open-file limit {2}): accepting on {3} again when one ends",
+                limit.Open, limit.Max, limit.FileLimit?.ToString() ?? "unknown", _bound);
         }
 
         limit.WhenRoom(Self, AcceptNext.Instance);

@@ -93,6 +93,30 @@ public sealed class AdminApiTests(ITestOutputHelper output) : TestKit(NodeHocon.
     }
 
     [Fact]
+    public async Task Connections_gives_what_the_node_accepted_holds_and_takes_at_most()
+    {
+        var before = JsonDocument.Parse((await Send(HttpMethod.Get, "/api/stream/connections")).Body).RootElement;
+        Assert.Equal(0, before.GetProperty("accepted").GetInt64());
+        Assert.Equal(0, before.GetProperty("active").GetInt32());
+        Assert.Equal(_node.Node.Limit.Max, before.GetProperty("max").GetInt32());
+        Assert.True(before.GetProperty("open_file_limit").GetInt64() > before.GetProperty("max").GetInt32() * 2L);
+
+        var client = await WebSocketClient.ConnectAsync(_node.Port());
+        await client.EchoAsync("count me"u8.ToArray(), WebSocketMessageType.Text);
+        var open = JsonDocument.Parse((await Send(HttpMethod.Get, "/api/stream/connections")).Body).RootElement;
+        Assert.Equal(1, open.GetProperty("accepted").GetInt64());
+        Assert.Equal(1, open.GetProperty("active").GetInt32());
+
+        await client.CloseAsync();
+        await AwaitAssertAsync(async () =>
+        {
+            var after = JsonDocument.Parse((await Send(HttpMethod.Get, "/api/stream/connections")).Body).RootElement;
+            Assert.Equal(1, after.GetProperty("accepted").GetInt64());
+            Assert.Equal(0, after.GetProperty("active").GetInt32());
+        }, NodeHarness.Patience);
+    }
+
+    [Fact]
     public async Task Post_adds_a_server_that_new_connections_reach_once_the_others_are_down()
     {
         var third = await StartBackend();
