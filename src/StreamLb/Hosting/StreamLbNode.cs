@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Akka;
 using Akka.Actor;
@@ -21,9 +20,8 @@ namespace StreamLb.Hosting;
 /// </summary>
 public sealed class StreamLbNode
 {
-    // While the node stops: how long a listener may take to answer, and how often its connections are counted.
+    // While the node stops: how long a listener may take to answer.
     private static readonly TimeSpan AskDuringStop = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan ConnectionsPoll = TimeSpan.FromMilliseconds(100);
 
     private readonly TaskCompletionSource<IReadOnlyList<IActorRef>> _listeners = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<ProxyServerConfig, ServerTls> _tls = new(ReferenceEqualityComparer.Instance);
@@ -151,36 +149,25 @@ public sealed class StreamLbNode
     private async Task<Done> LetConnectionsEnd(TimeSpan limit)
     {
         var listeners = await _listeners.Task.ConfigureAwait(false);
-        try
+        var open = Limit.Open;
+        if (open == 0)
+            return Done.Instance;
+        if (limit > TimeSpan.Zero)
         {
-            var open = await CountConnections(AskDuringStop).ConfigureAwait(false);
-            if (open == 0)
-                return Done.Instance;
-            if (limit > TimeSpan.Zero)
+            Log.Info("waiting up to {0} for {1} connection(s) to end", limit, open);
+            try
             {
-                // Counted every so often: a stop happens once, and a count is one message per listener.
-                Log.Info("waiting up to {0} for {1} connection(s) to end", limit, open);
-                var waited = Stopwatch.StartNew();
-                while (open > 0 && waited.Elapsed < limit)
-                {
-                    await Task.Delay(ConnectionsPoll).ConfigureAwait(false);
-                    open = await CountConnections(AskDuringStop).ConfigureAwait(false);
-                }
-
-                if (open == 0)
-                {
-                    Log.Info("every connection ended");
-                    return Done.Instance;
-                }
+                await Limit.WhenNoneOpen().WaitAsync(limit).ConfigureAwait(false);
+                Log.Info("every connection ended");
+                return Done.Instance;
             }
-
-            Log.Info("closing the {0} connection(s) still open", open);
-        }
-        catch (AskTimeoutException)
-        {
-            Log.Warning("the listeners did not count their connections within {0}; closing them", AskDuringStop);
+            catch (TimeoutException)
+            {
+                // Those left are closed below.
+            }
         }
 
+        Log.Info("closing the {0} connection(s) still open", Limit.Open);
         // Stopping a listener stops its connection actors, which close their sockets.
         await Task.WhenAll(listeners.Select(Stop)).ConfigureAwait(false);
         return Done.Instance;

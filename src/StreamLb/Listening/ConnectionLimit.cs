@@ -22,6 +22,7 @@ public sealed partial class ConnectionLimit
     private int _open;
     private int _waitingCount;
     private long _accepted;
+    private TaskCompletionSource? _noneOpen;
 
     public ConnectionLimit(int max, long? fileLimit = null)
     {
@@ -70,8 +71,27 @@ public sealed partial class ConnectionLimit
     /// <summary>A connection ended (its sockets closed): listeners waiting for room are told.</summary>
     public void Closed()
     {
-        if (Interlocked.Decrement(ref _open) < Max && Volatile.Read(ref _waitingCount) > 0)
+        var open = Interlocked.Decrement(ref _open);
+        if (open < Max && Volatile.Read(ref _waitingCount) > 0)
             WakeWaiting();
+        if (open == 0 && Volatile.Read(ref _noneOpen) is { } noneOpen)
+            noneOpen.TrySetResult();
+    }
+
+    /// <summary>Completes once no connection is open (at once if none is): a stopping node waits on it.</summary>
+    public Task WhenNoneOpen()
+    {
+        lock (_gate)
+        {
+            if (_noneOpen is not { Task.IsCompleted: false })
+                Volatile.Write(ref _noneOpen, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+
+        var noneOpen = _noneOpen!;
+        // The last connection may have ended before the task was there to be told.
+        if (Open == 0)
+            noneOpen.TrySetResult();
+        return noneOpen.Task;
     }
 
     /// <summary>Tells <paramref name="listener"/> <paramref name="resume"/> once there is room (at once if there is by now).</summary>
