@@ -168,8 +168,8 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// The node holds as many connections as its open-file limit allows: new ones wait in the backlog (beyond it the
-    /// system refuses them) until one ends, and the node goes on with those it has.
+    /// The node holds as many connections as it takes (<see cref="ConnectionLimit"/>): new ones wait in the backlog
+    /// (beyond it the system refuses them) until one ends, and the node goes on with those it has.
     /// </summary>
     private void WaitForRoom()
     {
