@@ -11,22 +11,21 @@ namespace StreamLb.Tests.Host;
 /// connections at once, lets those it has go on for <c>--shutdown-timeout</c>, closes those left, and exits. And one sent
 /// SIGHUP, which nginx takes for a reload: it goes on.
 /// </summary>
-public sealed class SignalTests
+public sealed class SignalTests : IAsyncLifetime
 {
     private static readonly TimeSpan Startup = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
+    private readonly RawBackend _backend = new(PlainNode.Echo);
+    private readonly TempFolder _folder = new();
+    private readonly List<Socket> _sockets = [];
+    private NodeProcess? _node;
+
     [Fact]
     public async Task A_stopping_node_refuses_new_connections_at_once_relays_on_the_open_ones_and_exits_once_they_end()
     {
-        using var backend = new RawBackend(PlainNode.Echo);
-        using var folder = new TempFolder();
         // Far longer than the test: the node exits because its last connection ended, not because the time ran out.
-        await using var node = StartNode(folder, backend.Port, "10m");
-        var port = await ListeningPort(node);
-
-        using var open = await PlainNode.Connect(port);
-        Assert.Equal("before", await PlainNode.RoundTrip(open, "before"));
+        var (node, port, open) = await NodeWithOneConnection("10m");
 
         node.Terminate();
         await node.WaitForLine("stopped accepting on", Patience);
@@ -48,21 +47,15 @@ public sealed class SignalTests
     [Fact]
     public async Task A_stopping_node_closes_the_connections_still_open_after_the_shutdown_timeout_and_exits()
     {
-        using var backend = new RawBackend(PlainNode.Echo);
-        using var folder = new TempFolder();
-        await using var node = StartNode(folder, backend.Port, "1s");
-        var port = await ListeningPort(node);
-        using var open = await PlainNode.Connect(port);
-        Assert.Equal("before", await PlainNode.RoundTrip(open, "before"));
+        var (node, _, open) = await NodeWithOneConnection("1s");
 
         node.Terminate();
 
         await node.WaitForLine("closing the 1 connection(s) still open", Patience);
         // Closed by the node: the client reads the end of the stream (or a reset), not the echo of anything.
-        var buffer = new byte[16];
         try
         {
-            Assert.Equal(0, await open.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(Patience));
+            Assert.Equal(0, await open.ReceiveAsync(new byte[16], SocketFlags.None).WaitAsync(Patience));
         }
         catch (SocketException e)
         {
@@ -75,19 +68,13 @@ public sealed class SignalTests
     [Fact]
     public async Task A_node_sent_SIGHUP_says_it_does_not_reload_and_goes_on_relaying()
     {
-        using var backend = new RawBackend(PlainNode.Echo);
-        using var folder = new TempFolder();
-        await using var node = StartNode(folder, backend.Port, "5s");
-        var port = await ListeningPort(node);
-        using var open = await PlainNode.Connect(port);
-        Assert.Equal("before", await PlainNode.RoundTrip(open, "before"));
+        var (node, port, open) = await NodeWithOneConnection("5s");
 
         node.Signal("HUP");
 
         await node.WaitForLine("SIGHUP ignored", Patience);
         Assert.Equal("after", await PlainNode.RoundTrip(open, "after"));
-        using var another = await PlainNode.Connect(port);
-        Assert.Equal("new one", await PlainNode.RoundTrip(another, "new one"));
+        Assert.Equal("new one", await PlainNode.RoundTrip(await Connect(port), "new one"));
         Assert.False(node.HasExited);
     }
 
@@ -101,9 +88,33 @@ public sealed class SignalTests
         Assert.Equal("invalid option \"--shutdown-timeout soon\"", error);
     }
 
-    private static NodeProcess StartNode(TempFolder folder, int backendPort, string shutdownTimeout) =>
-        NodeProcess.Start(folder.Root, "run", "-c", PlainNode.Config(folder, backendPort), "--admin", "off", "--cluster-port", "0",
-            "--shutdown-timeout", shutdownTimeout);
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    private static Task<int> ListeningPort(NodeProcess node) => PlainNode.ListeningPort(node, Startup);
+    public async Task DisposeAsync()
+    {
+        foreach (var socket in _sockets)
+            socket.Dispose();
+        if (_node is not null)
+            await _node.DisposeAsync();
+        _backend.Dispose();
+        _folder.Dispose();
+    }
+
+    /// <summary>A node with <c>--shutdown-timeout</c> <paramref name="shutdownTimeout"/>, and a connection through it that has echoed.</summary>
+    private async Task<(NodeProcess Node, int Port, Socket Open)> NodeWithOneConnection(string shutdownTimeout)
+    {
+        _node = NodeProcess.Start(_folder.Root, "run", "-c", PlainNode.Config(_folder, _backend.Port), "--admin", "off", "--cluster-port", "0",
+            "--shutdown-timeout", shutdownTimeout);
+        var port = await PlainNode.ListeningPort(_node, Startup);
+        var open = await Connect(port);
+        Assert.Equal("before", await PlainNode.RoundTrip(open, "before"));
+        return (_node, port, open);
+    }
+
+    private async Task<Socket> Connect(int port)
+    {
+        var socket = await PlainNode.Connect(port);
+        _sockets.Add(socket);
+        return socket;
+    }
 }
