@@ -87,7 +87,18 @@ public static class RunCommand
             using var host = builder.Build();
             log.LogInformation("config {File} loaded: {Servers} server block(s), {Upstreams} upstream(s); cluster {Host}:{Port}, seeds [{Seeds}]",
                 configFile, config.Servers.Count, config.Upstreams.Count, cluster.Host, cluster.Port, string.Join(", ", cluster.Seeds));
-            await host.StartAsync().ConfigureAwait(false);
+            try
+            {
+                await host.StartAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException)
+            {
+                // The admin API's address in use, say: said in one line, and the program fails, as for a listen.
+                log.LogCritical("not starting: {Reason}", e.Message);
+                await host.StopAsync().ConfigureAwait(false);
+                return 1;
+            }
+
             // As nginx does, a node that cannot listen on every address of its config does not run without it: the
             // listener has logged why (the address in use, say); the node stops and the program fails.
             if (!await Listening(running, log).ConfigureAwait(false))
