@@ -91,10 +91,11 @@ public static class RunCommand
             {
                 await host.StartAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or InvalidOperationException)
+            catch (Exception e)
             {
-                // The admin API's address in use, say: said in one line, and the program fails, as for a listen.
-                log.LogCritical("not starting: {Reason}", e.Message);
+                // The cluster's or the admin API's address in use, say: said in one line, and the program fails, as
+                // for a listen.
+                log.LogCritical("not starting: {Reason}", WhyNotStarted(e));
                 await host.StopAsync().ConfigureAwait(false);
                 return 1;
             }
@@ -123,6 +124,19 @@ public static class RunCommand
                 Console.Error.WriteLine(error);
             return 1;
         }
+    }
+
+    /// <summary>
+    /// What a failed start comes down to, in one line: the first error that is not a wrapper of others, and the
+    /// system's own words under it when they add something ("address already in use").
+    /// </summary>
+    private static string WhyNotStarted(Exception error)
+    {
+        while (error is AggregateException { InnerExceptions.Count: 1 } one)
+            error = one.InnerExceptions[0];
+        var cause = error.GetBaseException();
+        var what = error.Message.Replace(" See InnerException for details.", "", StringComparison.Ordinal).TrimEnd('.');
+        return ReferenceEquals(cause, error) || what.Contains(cause.Message, StringComparison.OrdinalIgnoreCase) ? what : $"{what}: {cause.Message}";
     }
 
     /// <summary>

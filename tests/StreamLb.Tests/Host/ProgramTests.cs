@@ -99,6 +99,28 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task A_node_whose_cluster_port_is_taken_says_why_and_exits_with_an_error()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var folder = new TempFolder();
+        var config = folder.Write("cluster.conf", """
+            stream {
+                upstream backend { server 127.0.0.1:9; }
+                server { listen 127.0.0.1:0; proxy_pass backend; }
+            }
+            """);
+
+        await using var node = NodeProcess.Start(folder.Root, "run", "-c", config, "--admin", "off", "--cluster-port", port.ToString());
+        var exitCode = await node.WaitForExit(Startup);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"not starting: Failed to bind to [127.0.0.1:{port}]", node.Output);
+        Assert.DoesNotContain("Unhandled exception", node.Output);
+    }
+
+    [Fact]
     public void Check_prints_ok_for_a_good_config_and_every_error_with_file_and_line_for_a_bad_one()
     {
         var folder = Directory.CreateTempSubdirectory("streamlb-check-");
