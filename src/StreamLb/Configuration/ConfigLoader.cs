@@ -25,7 +25,7 @@ public static class ConfigLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new ConfigResult(null, [new ConfigError(new SourceLocation(file, 0), "", $"open() \"{file}\" failed ({FileErrors.Describe(e)})")]);
+            return new ConfigResult(null, [new ConfigError(new SourceLocation(file, 0), "", $"open() \"{file}\" failed ({FileErrors.Describe(e, file)})")]);
         }
     }
 

@@ -58,7 +58,7 @@ internal sealed class DirectiveReader(List<ConfigError> errors)
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Error(include.Location, "include", $"open() \"{file}\" failed ({FileErrors.Describe(e)})");
+                Error(include.Location, "include", $"open() \"{file}\" failed ({FileErrors.Describe(e, file)})");
                 continue;
             }
 

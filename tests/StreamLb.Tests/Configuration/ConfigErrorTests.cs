@@ -355,6 +355,19 @@ public sealed class ConfigErrorTests
     }
 
     [Fact]
+    public void Load_of_a_folder_says_it_is_one()
+    {
+        using var folder = new TempFolder();
+        var path = folder.PathOf("conf.d");
+        Directory.CreateDirectory(path);
+
+        var result = ConfigLoader.Load(path);
+
+        Assert.Null(result.Config);
+        Assert.Equal([$"{path}:0: open() \"{path}\" failed (Is a directory)"], result.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
     public void Load_names_the_file_by_its_absolute_path()
     {
         using var folder = new TempFolder();
