@@ -55,68 +55,43 @@ public sealed class ProgramTests
     }
 
     [Fact]
-    public async Task A_node_that_cannot_listen_on_an_address_of_its_config_says_why_and_exits_with_an_error()
+    public Task A_node_that_cannot_listen_on_an_address_of_its_config_says_why_and_exits_with_an_error() =>
+        ExitsSayingWhyWhenItsPortIsTaken(port => (port, ["--admin", "off", "--cluster-port", "0"]),
+            port => $"not listening: cannot listen on 127.0.0.1:{port}");
+
+    [Fact]
+    public Task A_node_whose_admin_api_cannot_listen_says_why_and_exits_with_an_error() =>
+        ExitsSayingWhyWhenItsPortIsTaken(port => (0, ["--admin", $"127.0.0.1:{port}", "--cluster-port", "0"]),
+            port => $"not starting: Failed to bind to address http://127.0.0.1:{port}: address already in use");
+
+    [Fact]
+    public Task A_node_whose_cluster_port_is_taken_says_why_and_exits_with_an_error() =>
+        ExitsSayingWhyWhenItsPortIsTaken(port => (0, ["--admin", "off", "--cluster-port", port.ToString()]),
+            port => $"not starting: Failed to bind to [127.0.0.1:{port}]");
+
+    /// <summary>
+    /// A port on loopback is taken (and kept) by the test; <paramref name="use"/> gives the node's <c>listen</c> port and
+    /// options for it. The node must say <paramref name="why"/> in a line and exit with code 1, not with an exception.
+    /// </summary>
+    private static async Task ExitsSayingWhyWhenItsPortIsTaken(Func<int, (int Listen, string[] Options)> use, Func<int, string> why)
     {
-        // The port is taken (and kept) by this test: the node's listener cannot bind it.
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         taken.Start();
         var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var (listen, options) = use(port);
         using var folder = new TempFolder();
         var config = folder.Write("taken.conf", $$"""
             stream {
                 upstream backend { server 127.0.0.1:9; }
-                server { listen 127.0.0.1:{{port}}; proxy_pass backend; }
+                server { listen 127.0.0.1:{{listen}}; proxy_pass backend; }
             }
             """);
 
-        await using var node = NodeProcess.Start(folder.Root, "run", "-c", config, "--admin", "off", "--cluster-port", "0");
+        await using var node = NodeProcess.Start(folder.Root, ["run", "-c", config, .. options]);
         var exitCode = await node.WaitForExit(Startup);
 
         Assert.Equal(1, exitCode);
-        Assert.Contains($"not listening: cannot listen on 127.0.0.1:{port}", node.Output);
-    }
-
-    [Fact]
-    public async Task A_node_whose_admin_api_cannot_listen_says_why_and_exits_with_an_error()
-    {
-        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        taken.Start();
-        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
-        using var folder = new TempFolder();
-        var config = folder.Write("admin.conf", """
-            stream {
-                upstream backend { server 127.0.0.1:9; }
-                server { listen 127.0.0.1:0; proxy_pass backend; }
-            }
-            """);
-
-        await using var node = NodeProcess.Start(folder.Root, "run", "-c", config, "--admin", $"127.0.0.1:{port}", "--cluster-port", "0");
-        var exitCode = await node.WaitForExit(Startup);
-
-        Assert.Equal(1, exitCode);
-        Assert.Contains($"not starting: Failed to bind to address http://127.0.0.1:{port}: address already in use", node.Output);
-        Assert.DoesNotContain("Unhandled exception", node.Output);
-    }
-
-    [Fact]
-    public async Task A_node_whose_cluster_port_is_taken_says_why_and_exits_with_an_error()
-    {
-        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        taken.Start();
-        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
-        using var folder = new TempFolder();
-        var config = folder.Write("cluster.conf", """
-            stream {
-                upstream backend { server 127.0.0.1:9; }
-                server { listen 127.0.0.1:0; proxy_pass backend; }
-            }
-            """);
-
-        await using var node = NodeProcess.Start(folder.Root, "run", "-c", config, "--admin", "off", "--cluster-port", port.ToString());
-        var exitCode = await node.WaitForExit(Startup);
-
-        Assert.Equal(1, exitCode);
-        Assert.Contains($"not starting: Failed to bind to [127.0.0.1:{port}]", node.Output);
+        Assert.Contains(why(port), node.Output);
         Assert.DoesNotContain("Unhandled exception", node.Output);
     }
 
