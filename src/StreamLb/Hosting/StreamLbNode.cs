@@ -251,14 +251,6 @@ public sealed class StreamLbNode
         return bound.Select(b => b.LocalAddress).ToArray();
     }
 
-    /// <summary>Live client connections on this node (connection actors alive).</summary>
-    public async Task<int> CountConnections(TimeSpan timeout)
-    {
-        var listeners = await _listeners.Task.WaitAsync(timeout).ConfigureAwait(false);
-        var counts = await Task.WhenAll(listeners.Select(l => l.Ask<int>(ListenerActor.GetConnectionCount.Instance, timeout))).ConfigureAwait(false);
-        return counts.Sum();
-    }
-
     public Task<UpstreamSnapshot> Snapshot(string upstream, TimeSpan timeout) =>
         Balancers.Ask<UpstreamSnapshot>(new GetUpstreamSnapshot(upstream), timeout);
 

@@ -20,7 +20,7 @@ public sealed partial class ConnectionLimit
     private readonly Lock _gate = new();
     private readonly List<(IActorRef Listener, object Resume)> _waiting = [];
     private int _open;
-    private int _waitingCount;
+    private int _waitingCount; // _waiting.Count, readable without the lock on every connection's end
     private long _accepted;
     private TaskCompletionSource? _noneOpen;
 

@@ -73,18 +73,13 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
             if (_listening is not null)
             {
                 StopListening();
-                _log.Info("stopped accepting on {0}; its {1} connection(s) go on", _bound, CountConnections());
+                _log.Info("stopped accepting on {0}; its connections go on", _bound);
             }
 
             Sender.Tell(Akka.Done.Instance);
         });
         Receive<GetBinding>(_ => Sender.Tell(_bound is { } bound ? new Bound(bound) : new Status.Failure(_bindError!)));
-        // Counted when asked (rarely), rather than watching every connection actor for its end. The materializer's
-        // supervisor is a child too.
-        Receive<GetConnectionCount>(_ => Sender.Tell(CountConnections()));
     }
-
-    private int CountConnections() => Context.GetChildren().Count(c => c.Path.Name.StartsWith(ConnectionPrefix, StringComparison.Ordinal));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -248,12 +243,6 @@ public sealed class ListenerActor : ReceiveActor, IWithTimers
     public sealed class StopAccepting
     {
         public static readonly StopAccepting Instance = new();
-    }
-
-    /// <summary>Asks for the number of live connection actors; answered with an int.</summary>
-    public sealed class GetConnectionCount
-    {
-        public static readonly GetConnectionCount Instance = new();
     }
 
     private sealed class AcceptDone

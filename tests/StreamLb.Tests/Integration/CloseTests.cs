@@ -121,7 +121,7 @@ public sealed class CloseTests(ITestOutputHelper output) : TestKit(NodeHocon.Def
         if (halfClose == "on")
         {
             // Only the backend's direction has ended; the connection is gone once the client closes its side too.
-            Assert.Equal(1, await node.Node.CountConnections(NodeHarness.Patience));
+            Assert.Equal(1, node.Node.Limit.Open);
             // close_notify told the client so; the TCP connection is closed, with FIN, only once both sides are done.
             Assert.False(socket.Poll(0, SelectMode.SelectRead), "FIN came before the client's side ended");
             socket.Shutdown(SocketShutdown.Send);

@@ -67,7 +67,7 @@ internal sealed class NodeHarness
     public Task AssertDrainedAsync(string upstream = "backend") =>
         _kit.AwaitAssertAsync(async () =>
         {
-            var live = await Node.CountConnections(Patience);
+            var live = Node.Limit.Open;
             var snapshot = await Snapshot(upstream);
             Assert.True(live == 0 && snapshot.TotalActive == 0,
                 $"not drained: {live} live connections, balancer counts " +

@@ -95,7 +95,7 @@ public sealed class RelayTests(ITestOutputHelper output) : TestKit(NodeHocon.Def
         var snapshot = await _node.Snapshot();
         Assert.Equal([clients / 2, clients / 2], snapshot.Servers.Select(s => s.Active));
         await AwaitAssertAsync(() => Assert.Equal([clients / 2, clients / 2], _backends.Select(b => b.ActiveConnections)), NodeHarness.Patience);
-        Assert.Equal(clients, await _node.Node.CountConnections(NodeHarness.Patience));
+        Assert.Equal(clients, _node.Node.Limit.Open);
 
         await Task.WhenAll(sockets.Select(s => s.CloseAsync()));
         await _node.AssertDrainedAsync();
