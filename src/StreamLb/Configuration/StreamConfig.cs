@@ -13,13 +13,17 @@ public sealed record StreamConfig
     /// <summary>The file the configuration was loaded from (absolute), or null when built in code.</summary>
     public string? SourceFile { get; init; }
 
-    /// <summary>The upstream called <paramref name="name"/>, or null. On every balancer message's way: a plain loop.</summary>
+    /// <summary>
+    /// The upstream called <paramref name="name"/>, or null. On every balancer message's way: a plain loop by index (a
+    /// foreach over the interface would box its enumerator each time).
+    /// </summary>
     public UpstreamConfig? FindUpstream(string name)
     {
-        foreach (var upstream in Upstreams)
+        var upstreams = Upstreams;
+        for (var i = 0; i < upstreams.Count; i++)
         {
-            if (upstream.Name == name)
-                return upstream;
+            if (upstreams[i].Name == name)
+                return upstreams[i];
         }
 
         return null;

@@ -45,7 +45,9 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         return new LogicAndMaterializedValue<RelayControl>(new Logic(this, control), control);
     }
 
-    private sealed class Logic : GraphStageLogic
+    // The logic handles the client side's ports itself (bytes from the client, demand from the upstream socket), and
+    // UpstreamSide the other two: no delegates made per connection for them.
+    private sealed class Logic : InAndOutGraphStageLogic
     {
         private readonly RelayStage _stage;
         private readonly RelayControl _control;
@@ -64,74 +66,97 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         {
             _stage = stage;
             _control = control;
-            SetHandler(stage.FromClient,
-                onPush: () =>
-                {
-                    if (IsAvailable(stage.ToUpstream))
-                        ForwardFromClient();
-                },
-                onUpstreamFinish: () =>
-                {
-                    if (IsAvailable(stage.FromClient))
-                        _clientFinished = true; // once the held element has gone
-                    else
-                        ClientFinished();
-                },
-                onUpstreamFailure: Abort);
-            SetHandler(stage.ToUpstream,
-                onPull: () =>
-                {
-                    // The upstream socket asks only once it is connected: from here on the relay runs.
-                    if (!_relaying)
-                        StartRelaying();
-                    if (IsAvailable(stage.FromClient))
-                        ForwardFromClient();
-                    if (_clientFinished)
-                        ClientFinished();
-                    else if (!HasBeenPulled(stage.FromClient) && !IsClosed(stage.FromClient))
-                        Pull(stage.FromClient);
-                },
-                onDownstreamFinish: cause =>
-                {
-                    // The upstream takes no more bytes.
-                    if (cause is not SubscriptionWithCancelException.NonFailureCancellation && cause is not null)
-                        _error ??= cause;
-                    if (!IsClosed(stage.FromClient))
-                        Cancel(stage.FromClient);
-                    if (!stage._halfClose)
-                        CloseBoth();
-                    CompleteIfDone();
-                });
-            SetHandler(stage.FromUpstream,
-                onPush: () =>
-                {
-                    var data = Grab(stage.FromUpstream);
-                    _bytesFromUpstream += data.Count;
-                    _lastActivity = Environment.TickCount64;
-                    Push(stage.ToClient, data);
-                },
-                onUpstreamFinish: () =>
-                {
-                    Complete(stage.ToClient);
-                    if (!stage._halfClose)
-                        CloseBoth();
-                    CompleteIfDone();
-                },
-                onUpstreamFailure: Abort);
-            SetHandler(stage.ToClient,
-                onPull: () =>
-                {
-                    if (!HasBeenPulled(stage.FromUpstream) && !IsClosed(stage.FromUpstream))
-                        Pull(stage.FromUpstream);
-                },
-                onDownstreamFinish: cause =>
-                {
-                    // The client can take no more bytes: nothing the upstream sends can be delivered.
-                    if (cause is not SubscriptionWithCancelException.NonFailureCancellation && cause is not null)
-                        _error ??= cause;
-                    CloseBoth();
-                    CompleteIfDone();
-                });
+            SetHandler(stage.FromClient, this);
+            SetHandler(stage.ToUpstream, this);
+            var upstreamSide = new UpstreamSide(this);
+            SetHandler(stage.FromUpstream, upstreamSide);
+            SetHandler(stage.ToClient, upstreamSide);
+        }
+
+        // Bytes from the client.
+        public override void OnPush()
+        {
+            if (IsAvailable(_stage.ToUpstream))
+                ForwardFromClient();
+        }
+
+        public override void OnUpstreamFinish()
+        {
+            if (IsAvailable(_stage.FromClient))
+                _clientFinished = true; // once the held element has gone
+            else
+                ClientFinished();
+        }
+
+        public override void OnUpstreamFailure(Exception e) => Abort(e);
+
+        // Demand from the upstream socket.
+        public override void OnPull()
+        {
+            // The upstream socket asks only once it is connected: from here on the relay runs.
+            if (!_relaying)
+                StartRelaying();
+            if (IsAvailable(_stage.FromClient))
+                ForwardFromClient();
+            if (_clientFinished)
+                ClientFinished();
+            else if (!HasBeenPulled(_stage.FromClient) && !IsClosed(_stage.FromClient))
+                Pull(_stage.FromClient);
+        }
+
+        public override void OnDownstreamFinish(Exception cause)
+        {
+            // The upstream takes no more bytes.
+            NoteCancelCause(cause);
+            if (!IsClosed(_stage.FromClient))
+                Cancel(_stage.FromClient);
+            if (!_stage._halfClose)
+                CloseBoth();
+            CompleteIfDone();
+        }
+
+        /// <summary>Bytes from the upstream socket, and demand from the client's side.</summary>
+        private sealed class UpstreamSide(Logic logic) : InAndOutHandler
+        {
+            private RelayStage Stage => logic._stage;
+
+            public override void OnPush()
+            {
+                var data = logic.Grab(Stage.FromUpstream);
+                logic._bytesFromUpstream += data.Count;
+                logic._lastActivity = Environment.TickCount64;
+                logic.Push(Stage.ToClient, data);
+            }
+
+            public override void OnUpstreamFinish()
+            {
+                logic.Complete(Stage.ToClient);
+                if (!Stage._halfClose)
+                    logic.CloseBoth();
+                logic.CompleteIfDone();
+            }
+
+            public override void OnUpstreamFailure(Exception e) => logic.Abort(e);
+
+            public override void OnPull()
+            {
+                if (!logic.HasBeenPulled(Stage.FromUpstream) && !logic.IsClosed(Stage.FromUpstream))
+                    logic.Pull(Stage.FromUpstream);
+            }
+
+            public override void OnDownstreamFinish(Exception cause)
+            {
+                // The client can take no more bytes: nothing the upstream sends can be delivered.
+                logic.NoteCancelCause(cause);
+                logic.CloseBoth();
+                logic.CompleteIfDone();
+            }
+        }
+
+        private void NoteCancelCause(Exception? cause)
+        {
+            if (cause is not SubscriptionWithCancelException.NonFailureCancellation && cause is not null)
+                _error ??= cause;
         }
 
         public override void PreStart()

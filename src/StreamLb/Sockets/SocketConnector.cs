@@ -123,7 +123,7 @@ public sealed class SocketConnector
         lock (_handedOver)
         {
             _stopped ??= reason;
-            untaken = [.. _handedOver];
+            untaken = _handedOver.Count == 0 ? [] : [.. _handedOver];
             _handedOver.Clear();
             _connected?.TrySetException(reason);
         }

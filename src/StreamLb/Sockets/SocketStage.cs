@@ -70,7 +70,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         return new LogicAndMaterializedValue<SocketConnector>(new Logic(this, connector), connector);
     }
 
-    private sealed class Logic : GraphStageLogic
+    private sealed class Logic : InAndOutGraphStageLogic
     {
         // What a socket completion tells the stage (a connect attempt tells itself).
         private static readonly object ReadableEvent = new();
@@ -104,29 +104,37 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private Socket? _closeAfterWait;
 
         // One inlet, one outlet. Not base(stage.Shape), which builds the shape's name as a log source: a string per
-        // stage and connection, and this stage does not log.
+        // stage and connection, and this stage does not log. The logic handles both ports itself: no delegates made
+        // per connection for them.
         public Logic(SocketStage stage, SocketConnector connector) : base(inCount: 1, outCount: 1)
         {
             _stage = stage;
             _connector = connector;
-            SetHandler(stage.ToSend,
-                onPush: () => Send(Grab(stage.ToSend)),
-                onUpstreamFinish: () =>
-                {
-                    // Before the connect there is nothing to shut down: Connected does it.
-                    if (!_writing)
-                        ShutdownSend();
-                },
-                onUpstreamFailure: Abort);
-            SetHandler(stage.Received,
-                onPull: Read,
-                onDownstreamFinish: cause =>
-                {
-                    if (cause is not null and not SubscriptionWithCancelException.NonFailureCancellation)
-                        Abort(cause);
-                    else
-                        CompleteIfDone();
-                });
+            SetHandler(stage.ToSend, this);
+            SetHandler(stage.Received, this);
+        }
+
+        // Elements to send.
+        public override void OnPush() => Send(Grab(_stage.ToSend));
+
+        public override void OnUpstreamFinish()
+        {
+            // Before the connect there is nothing to shut down: Connected does it.
+            if (!_writing)
+                ShutdownSend();
+        }
+
+        public override void OnUpstreamFailure(Exception e) => Abort(e);
+
+        // Demand for received bytes.
+        public override void OnPull() => Read();
+
+        public override void OnDownstreamFinish(Exception cause)
+        {
+            if (cause is not null and not SubscriptionWithCancelException.NonFailureCancellation)
+                Abort(cause);
+            else
+                CompleteIfDone();
         }
 
         public override void PreStart()
@@ -135,23 +143,32 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             // thread: all come back through one callback, which says what happened. Each completion's own delegate is
             // made when first needed (an accepted socket never connects; most sends complete at once).
             _onSocketEvent = GetAsyncCallback<object>(OnSocketEvent);
-            _onReadable = WhileRunning(ReadableEvent, whenStopped: CloseAfterWaitEnded);
+            _onReadable = ReadableCompleted;
             _connector.Started(_onSocketEvent); // an attempt is its own event
             if (_stage._connectAtStart is var (remote, timeout))
                 _connector.Connect(remote, timeout); // a failure fails the stage (ConnectFailed)
         }
 
-        /// <summary>
-        /// A completion's delegate: tells the stage <paramref name="what"/> completed, unless it has stopped (then runs
-        /// <paramref name="whenStopped"/>, if any).
-        /// </summary>
-        private Action WhileRunning(object what, Action? whenStopped = null) => () =>
+        // Socket completions: each tells the stage what completed, unless it has stopped.
+        private void ReadableCompleted()
         {
             if (!_stopped)
-                _onSocketEvent!(what);
+                _onSocketEvent!(ReadableEvent);
             else
-                whenStopped?.Invoke();
-        };
+                CloseAfterWaitEnded();
+        }
+
+        private void SentCompleted()
+        {
+            if (!_stopped)
+                _onSocketEvent!(SentEvent);
+        }
+
+        private void ConnectCompleted()
+        {
+            if (!_stopped)
+                _onSocketEvent!(ConnectDoneEvent);
+        }
 
         private void OnSocketEvent(object what)
         {
@@ -198,7 +215,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             if (_connecting.IsCompleted)
                 OnConnectDone();
             else
-                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected ??= WhileRunning(ConnectDoneEvent));
+                _connecting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onConnected ??= ConnectCompleted);
         }
 
         private void OnConnectDone()
@@ -380,7 +397,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             if (_sending.IsCompleted)
                 OnSent();
             else
-                _sending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSent ??= WhileRunning(SentEvent));
+                _sending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onSent ??= SentCompleted);
         }
 
         private void OnSent()

@@ -50,43 +50,63 @@ internal sealed class NativeTlsServerStage(NativeTlsContext context) : TlsStage
         {
             _stage = stage;
             _context = context;
-            SetHandler(stage.CipherIn,
-                onPush: () =>
-                {
-                    Receive(Grab(stage.CipherIn));
-                    Advance();
-                },
-                onUpstreamFinish: () =>
-                {
-                    _cipherEnded = true;
-                    Advance();
-                },
-                onUpstreamFailure: Fail);
-            SetHandler(stage.PlainOut,
-                onPull: Advance,
-                onDownstreamFinish: _ => CompleteIfDone());
-            SetHandler(stage.PlainIn,
-                onPush: () => Write(Grab(stage.PlainIn)),
-                onUpstreamFinish: () =>
-                {
-                    _plainInFinished = true;
-                    if (!HandshakeDone)
-                        CompleteStage(); // nothing to protect yet: just close the socket
-                    else
-                        Continue();
-                },
-                onUpstreamFailure: Fail);
-            SetHandler(stage.CipherOut,
-                onPull: () =>
-                {
-                    if (Stopped)
-                        return;
-                    PushQueuedCipher();
-                    Continue();
-                    if (HandshakeDone && !CipherWaiting)
-                        Advance(); // a read that waited for this cipher text to go
-                },
-                onDownstreamFinish: ClientGone);
+            var clientSide = new ClientSide(this);
+            SetHandler(stage.CipherIn, clientSide);
+            SetHandler(stage.CipherOut, clientSide);
+            var relaySide = new RelaySide(this);
+            SetHandler(stage.PlainIn, relaySide);
+            SetHandler(stage.PlainOut, relaySide);
+        }
+
+        /// <summary>Cipher text from the client socket, and its demand for more.</summary>
+        private sealed class ClientSide(Logic logic) : InAndOutHandler
+        {
+            public override void OnPush()
+            {
+                logic.Receive(logic.Grab(logic._stage.CipherIn));
+                logic.Advance();
+            }
+
+            public override void OnUpstreamFinish()
+            {
+                logic._cipherEnded = true;
+                logic.Advance();
+            }
+
+            public override void OnUpstreamFailure(Exception e) => logic.Fail(e);
+
+            public override void OnPull()
+            {
+                if (logic.Stopped)
+                    return;
+                logic.PushQueuedCipher();
+                logic.Continue();
+                if (logic.HandshakeDone && !logic.CipherWaiting)
+                    logic.Advance(); // a read that waited for this cipher text to go
+            }
+
+            public override void OnDownstreamFinish(Exception cause) => logic.ClientGone(cause);
+        }
+
+        /// <summary>Plain text for the client from the relay, and the relay's demand for what the client sent.</summary>
+        private sealed class RelaySide(Logic logic) : InAndOutHandler
+        {
+            public override void OnPush() => logic.Write(logic.Grab(logic._stage.PlainIn));
+
+            public override void OnUpstreamFinish()
+            {
+                logic._plainInFinished = true;
+                if (!logic.HandshakeDone)
+                    logic.CompleteStage(); // nothing to protect yet: just close the socket
+                else
+                    logic.Continue();
+            }
+
+            public override void OnUpstreamFailure(Exception e) => logic.Fail(e);
+
+            public override void OnPull() => logic.Advance();
+
+            public override void OnDownstreamFinish(Exception cause) => logic.CompleteIfDone();
         }
 
         public override void PreStart()
