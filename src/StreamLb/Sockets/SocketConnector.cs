@@ -14,9 +14,10 @@ public sealed class SocketConnector
 {
     // Attempts handed to the stage that it has not taken yet; how the started stage takes one; why it stopped, once
     // it has; the socket once connected, and who asked for its local address. Guarded by the list.
-    private readonly List<ConnectAttempt> _handedOver = [];
+    private readonly List<ConnectAttempt> _handedOver = new(1); // mostly one attempt, taken at once
     private Action<ConnectAttempt>? _take;
-    private Exception? _stopped;
+    private bool _stopped;
+    private Exception? _stopReason;
     private Socket? _connectedSocket;
     private TaskCompletionSource<EndPoint>? _connected;
 
@@ -35,8 +36,8 @@ public sealed class SocketConnector
                     _connected = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
                     if (_connectedSocket is { } socket)
                         SetLocalAddress(_connected, socket);
-                    else if (_stopped is { } stopped)
-                        _connected.TrySetException(stopped);
+                    else if (_stopped)
+                        _connected.TrySetException(StopReason());
                 }
 
                 return _connected.Task;
@@ -59,7 +60,7 @@ public sealed class SocketConnector
         Exception? stopped;
         lock (_handedOver)
         {
-            (take, stopped) = (_take, _stopped);
+            (take, stopped) = (_take, _stopped ? StopReason() : null);
             if (stopped is null)
                 _handedOver.Add(attempt);
         }
@@ -117,20 +118,33 @@ public sealed class SocketConnector
         }
     }
 
-    internal void Stopped(Exception reason)
+    /// <summary>
+    /// The stage stopped: attempts not taken yet, and any made from now on, fail with <paramref name="reason"/>, or (none
+    /// given, the usual end) with a <see cref="SocketStageStoppedException"/>, made only if something is there to fail.
+    /// </summary>
+    internal void Stopped(Exception? reason = null)
     {
         ConnectAttempt[] untaken;
+        Exception? failWith = null;
         lock (_handedOver)
         {
-            _stopped ??= reason;
+            _stopped = true;
+            _stopReason ??= reason;
             untaken = _handedOver.Count == 0 ? [] : [.. _handedOver];
             _handedOver.Clear();
-            _connected?.TrySetException(reason);
+            if (untaken.Length > 0 || _connected is { Task.IsCompleted: false })
+            {
+                failWith = StopReason();
+                _connected?.TrySetException(failWith);
+            }
         }
 
         foreach (var attempt in untaken)
-            attempt.Fail(reason);
+            attempt.Fail(failWith!);
     }
+
+    // Under the lock.
+    private Exception StopReason() => _stopReason ??= new SocketStageStoppedException();
 
     /// <summary>Where to connect, or the socket that is connected already.</summary>
     internal sealed class ConnectAttempt(EndPoint? remote, TimeSpan timeout, Socket? accepted = null)

@@ -465,9 +465,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 return;
             _stopped = true;
             _connectTimer?.Cancel();
-            var stopped = new SocketStageStoppedException();
-            _attempt?.Fail(stopped);
-            _connector.Stopped(stopped);
+            _attempt?.Fail(new SocketStageStoppedException());
+            _connector.Stopped();
             if (_socket is not { } socket)
                 return;
             try
