@@ -202,9 +202,20 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
             var remote = attempt.Remote!;
             _attempt = attempt;
-            _socket = remote is DnsEndPoint
-                ? new Socket(SocketType.Stream, ProtocolType.Tcp)
-                : new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                _socket = remote is DnsEndPoint
+                    ? new Socket(SocketType.Stream, ProtocolType.Tcp)
+                    : new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            }
+            catch (SocketException e)
+            {
+                // No socket to be had (out of file descriptors, an address family the system lacks): this connect
+                // fails with why, as any failed connect does, and the stage carries on.
+                ConnectFailed(e);
+                return;
+            }
+
             if (attempt.Timeout > TimeSpan.Zero)
             {
                 _onConnectTimeout ??= GetAsyncCallback<ConnectionTimeout>(OnConnectTimeout); // only a stage that connects
@@ -255,7 +266,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             _connectTimer?.Cancel();
             var attempt = _attempt!;
             _attempt = null;
-            _socket!.Dispose();
+            _socket?.Dispose();
             _socket = null;
             attempt.Done.TrySetException(error);
             if (_stage._connectAtStart is not null)

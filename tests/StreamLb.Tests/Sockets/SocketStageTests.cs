@@ -220,6 +220,32 @@ public sealed class SocketStageTests(ITestOutputHelper output) : TestKit(output:
     }
 
     [Fact]
+    public async Task A_socket_that_cannot_be_made_fails_its_connect_with_why_and_the_stage_carries_on()
+    {
+        using var backend = new RawBackend(EchoToEnd);
+        var (send, connector, received) = Probed(SocketStage.Create());
+        received.Request(10);
+
+        // The system makes no socket of this family, as it makes none when out of file descriptors: the connect fails
+        // with the system's error, not as if the stage had stopped, and another server may still be tried.
+        var error = await Assert.ThrowsAsync<SocketException>(() => connector.Connect(new NoSuchFamilyEndPoint(), TimeSpan.FromSeconds(10)).Task.WaitAsync(Patience));
+        Assert.NotEqual(SocketError.Success, error.SocketErrorCode);
+
+        await connector.Connect(new IPEndPoint(IPAddress.Loopback, backend.Port), TimeSpan.FromSeconds(10)).Task.WaitAsync(Patience);
+        send.SendNext(ByteString.FromString("after a socket that could not be made"));
+        send.SendComplete();
+        Assert.Equal("after a socket that could not be made", received.ExpectNext(Patience).ToString());
+        received.ExpectComplete();
+    }
+
+    private sealed class NoSuchFamilyEndPoint : EndPoint
+    {
+        public override AddressFamily AddressFamily => AddressFamily.AppleTalk;
+
+        public override string ToString() => "appletalk";
+    }
+
+    [Fact]
     public async Task A_connect_asked_of_a_stopped_stage_fails_instead_of_waiting_forever()
     {
         var (send, connector, received) = Probed(SocketStage.Create());
