@@ -57,7 +57,7 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         private long _bytesFromUpstream;
         private long _lastActivity;
         private Exception? _error;
-        private Action<ConnectionTimeout>? _onIdleTimeout;
+        private Action<object?>? _onEvent;
         private ConnectionTimeout? _idleTimer;
 
         // Two inlets, two outlets. Not base(stage.Shape), which builds the shape's name as a log source: a string per
@@ -161,8 +161,9 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
 
         public override void PreStart()
         {
-            _control.Started(GetAsyncCallback<Exception?>(OnControlClose));
-            _onIdleTimeout = GetAsyncCallback<ConnectionTimeout>(OnIdleTimeout);
+            // The control's close (null, or the error to abort with) and the idle timeout come back through one callback.
+            _onEvent = GetAsyncCallback<object?>(OnEvent);
+            _control.Started(_onEvent);
             Pull(_stage.FromClient);
         }
 
@@ -193,7 +194,15 @@ public sealed class RelayStage : GraphStageWithMaterializedValue<BidiShape<ByteS
         }
 
         private void StartIdleTimeout(TimeSpan after) =>
-            _idleTimer = ConnectionTimeout.Start(Materializer, after, _onIdleTimeout!);
+            _idleTimer = ConnectionTimeout.Start(Materializer, after, _onEvent!);
+
+        private void OnEvent(object? what)
+        {
+            if (what is ConnectionTimeout due)
+                OnIdleTimeout(due);
+            else
+                OnControlClose((Exception?)what);
+        }
 
         private void OnIdleTimeout(ConnectionTimeout due)
         {

@@ -85,7 +85,6 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
         private Action? _onConnected;
         private Action? _onReadable;
         private Action? _onSent;
-        private Action<ConnectionTimeout>? _onConnectTimeout;
         private ConnectionTimeout? _connectTimer;
         private ValueTask _connecting;
         private ValueTask<int> _waitingForData;
@@ -139,8 +138,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         public override void PreStart()
         {
-            // Socket completions run on the socket engine's or the pool's threads, and connect attempts come from any
-            // thread: all come back through one callback, which says what happened. Each completion's own delegate is
+            // Socket completions run on the socket engine's or the pool's threads, and connect attempts and the connect's
+            // timeout come from any thread: all come back through one callback, which says what happened. Each completion's own delegate is
             // made when first needed (an accepted socket never connects; most sends complete at once).
             _onSocketEvent = GetAsyncCallback<object>(OnSocketEvent);
             _onReadable = ReadableCompleted;
@@ -178,6 +177,8 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
                 OnSent();
             else if (ReferenceEquals(what, ConnectDoneEvent))
                 OnConnectDone();
+            else if (what is ConnectionTimeout due)
+                OnConnectTimeout(due);
             else
                 StartConnect((SocketConnector.ConnectAttempt)what);
         }
@@ -217,10 +218,7 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
             }
 
             if (attempt.Timeout > TimeSpan.Zero)
-            {
-                _onConnectTimeout ??= GetAsyncCallback<ConnectionTimeout>(OnConnectTimeout); // only a stage that connects
-                _connectTimer = ConnectionTimeout.Start(Materializer, attempt.Timeout, _onConnectTimeout);
-            }
+                _connectTimer = ConnectionTimeout.Start(Materializer, attempt.Timeout, _onSocketEvent!); // a timeout is its own event
 
             _connecting = _socket.ConnectAsync(remote, CancellationToken.None);
             if (_connecting.IsCompleted)
