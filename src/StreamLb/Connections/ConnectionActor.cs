@@ -44,6 +44,9 @@ public sealed class ConnectionActor : ActorBase
     // Kept by a state that waits for one more outcome: how the relay ended.
     private RelayResult? _ended;
 
+    // Set when the actor has stopped; read by the stages' outcomes on their threads.
+    private volatile bool _stopped;
+
     public ConnectionActor(ListenerSettings settings, ConnectionGraph graph, AcceptedConnection client, string id, ILoggingAdapter log)
     {
         _log = log;
@@ -119,14 +122,20 @@ public sealed class ConnectionActor : ActorBase
     /// Tells this actor how <paramref name="outcome"/> ended (the handshake, the upstream connect, the relay), as PipeTo
     /// does, but told on the stage's thread, with no task continuation and no await: a failure is read, not rethrown
     /// (the connect of a client that leaves while it is under way fails on most connections of a load like
-    /// <c>openssl s_time</c>).
+    /// <c>openssl s_time</c>). Not told once this actor has stopped: the stages its stop ends (a node's stop closing
+    /// the connections still open) report their end to no one, rather than each as a dead letter.
     /// </summary>
     private void TellWhenDone<T>(StageOutcome<T> outcome, Func<T, object> success, Func<Exception, object> failure)
     {
         var self = Self;
-        outcome.WhenDone(done => self.Tell(done.IsCompletedSuccessfully
-            ? success(done.Result)
-            : failure(done.Exception?.InnerException ?? done.Exception ?? (Exception)new TaskCanceledException(done))));
+        outcome.WhenDone(done =>
+        {
+            if (_stopped)
+                return;
+            self.Tell(done.IsCompletedSuccessfully
+                ? success(done.Result)
+                : failure(done.Exception?.InnerException ?? done.Exception ?? (Exception)new TaskCanceledException(done)));
+        });
     }
 
     /// <summary>
@@ -466,6 +475,7 @@ public sealed class ConnectionActor : ActorBase
 
     protected override void PostStop()
     {
+        _stopped = true;
         CancelTimeout();
         if (_stages is null)
             _client.Socket.Dispose(); // never handed to a graph
