@@ -34,6 +34,7 @@ public sealed class StreamLbNode
         System = system;
         Config = config;
         Options = options;
+        Log = Logging.GetLogger(system, nameof(StreamLbNode));
     }
 
     public ActorSystem System { get; }
@@ -69,7 +70,7 @@ public sealed class StreamLbNode
         var limit = ConnectionLimit.FromOpenFileLimit().AtMost(options.MaxConnections);
         var node = new StreamLbNode(system, config, options) { Clustered = clustered, Limit = limit };
         if (limit.FileLimit is not null || options.MaxConnections is not null)
-            Logging.GetLogger(system, nameof(StreamLbNode)).Info("up to {0} connections at once (open-file limit {1})", limit.Max, limit.FileLimit?.ToString() ?? "unknown");
+            node.Log.Info("up to {0} connections at once (open-file limit {1})", limit.Max, limit.FileLimit?.ToString() ?? "unknown");
         // Loaded before anything starts, so that a certificate OpenSSL refuses stops the node at once.
         foreach (var server in config.Servers.Where(s => s.Tls is not null))
         {
@@ -185,7 +186,7 @@ public sealed class StreamLbNode
         }
     }
 
-    private ILoggingAdapter Log => Logging.GetLogger(System, nameof(StreamLbNode));
+    private ILoggingAdapter Log { get; }
 
     /// <summary>
     /// The first message to a sharded balancer starts it (shard allocation, membership read): ask every balancer once

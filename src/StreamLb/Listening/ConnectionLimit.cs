@@ -81,13 +81,14 @@ public sealed partial class ConnectionLimit
     /// <summary>Completes once no connection is open (at once if none is): a stopping node waits on it.</summary>
     public Task WhenNoneOpen()
     {
+        TaskCompletionSource noneOpen;
         lock (_gate)
         {
             if (_noneOpen is not { Task.IsCompleted: false })
                 Volatile.Write(ref _noneOpen, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            noneOpen = _noneOpen!;
         }
 
-        var noneOpen = _noneOpen!;
         // The last connection may have ended before the task was there to be told.
         if (Open == 0)
             noneOpen.TrySetResult();
