@@ -30,7 +30,10 @@ public sealed partial class ConnectionLimit
         FileLimit = fileLimit;
     }
 
-    /// <summary>No limit of its own: where the open-file limit cannot be read.</summary>
+    /// <summary>
+    /// No limit of its own: where the open-file limit cannot be read. A new one each time, since each counts its own
+    /// connections (one per node).
+    /// </summary>
     public static ConnectionLimit None => new(int.MaxValue);
 
     /// <summary>The most connections at once.</summary>

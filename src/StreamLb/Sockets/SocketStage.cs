@@ -138,9 +138,10 @@ public sealed class SocketStage : GraphStageWithMaterializedValue<FlowShape<Byte
 
         public override void PreStart()
         {
-            // Socket completions run on the socket engine's or the pool's threads, and connect attempts and the connect's
-            // timeout come from any thread: all come back through one callback, which says what happened. Each completion's own delegate is
-            // made when first needed (an accepted socket never connects; most sends complete at once).
+            // Socket completions run on the socket engine's or the pool's threads, and connect attempts and the
+            // connect's timeout come from any thread: all come back through one callback, which says what happened.
+            // Each completion's own delegate is made when first needed (an accepted socket never connects; most sends
+            // complete at once).
             _onSocketEvent = GetAsyncCallback<object>(OnSocketEvent);
             _onReadable = ReadableCompleted;
             _connector.Started(_onSocketEvent); // an attempt is its own event
